@@ -31,8 +31,9 @@ if [[ ! -s "$PGDATA/PG_VERSION" ]]; then
 
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [[ "$POSTGRES_DB" != postgres ]]; then
-    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-      --set db="$POSTGRES_DB" -c 'CREATE DATABASE :"db"' >/dev/null
+    # psql interpolates variables in its input, not in -c strings.
+    echo 'CREATE DATABASE :"db"' | psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+      --set db="$POSTGRES_DB" >/dev/null
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
