@@ -1,0 +1,3 @@
+# STI on users.type, as in Chatwoot.
+class SuperAdmin < User
+end
