@@ -1,0 +1,29 @@
+#!/usr/bin/python3
+"""WebSocket client for the lab (runs inside the VPS): connect to URL, print what came back as JSON.
+
+Usage: ws_client.py URL [CAFILE]   (no CAFILE: certificate not verified, for the self-signed mode)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import sys
+
+import aiohttp
+
+
+async def main(url: str, cafile: str | None) -> None:
+    context = ssl.create_default_context(cafile=cafile)
+    if cafile is None:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    async with aiohttp.ClientSession() as session, session.ws_connect(url, ssl=context) as ws:
+        first = await ws.receive_json(timeout=10)
+        await ws.send_str("ping through nginx")
+        echo = await ws.receive_str(timeout=10)
+        print(json.dumps({"upstream_saw": first, "echo": echo}))
+
+
+asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
