@@ -28,6 +28,7 @@ lab-images: setup ## Build (or reuse) the lab images and the stack image archive
 lint: setup ## yamllint, ansible-lint (production), ruff, ansible-test sanity
 	yamllint --strict .
 	ansible-lint --strict
+	python docs/tools/role_readme.py --check roles/*
 	ruff check .
 	ruff format --check .
 	$(MAKE) --no-print-directory sanity

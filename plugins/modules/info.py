@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-# ruff: noqa: E402 (Ansible modules import after DOCUMENTATION/EXAMPLES/RETURN)
-
 DOCUMENTATION = r"""
 module: info
 short_description: Query a Chatwoot server's version and health, optionally waiting until it is ready

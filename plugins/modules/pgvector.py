@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-# ruff: noqa: E402 (Ansible modules import after DOCUMENTATION/EXAMPLES/RETURN)
-
 DOCUMENTATION = r"""
 module: pgvector
 short_description: Ensure the pgvector extension (vector) in Chatwoot's PostgreSQL database

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-# ruff: noqa: E402 (Ansible modules import after DOCUMENTATION/EXAMPLES/RETURN)
-
 DOCUMENTATION = r"""
 module: rate_limit_flush
 short_description: Delete Chatwoot's Rack::Attack rate-limit counters from Redis, and nothing else

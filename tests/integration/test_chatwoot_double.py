@@ -201,7 +201,7 @@ def test_api_reports_failing_services(start_chatwoot):
 
 
 def test_force_ssl_redirects_unless_proxy_says_https(stack):
-    _, base_url = stack.start_rails(env={**stack.env, "FORCE_SSL": "true"}, service="rails-forcessl")
+    _container, base_url = stack.start_rails(env={**stack.env, "FORCE_SSL": "true"}, service="rails-forcessl")
     plain = get(base_url, "/health")
     assert plain.status_code == 301
     assert plain.headers["Location"].startswith("https://")
@@ -264,7 +264,7 @@ def test_widget_throttle_per_forwarded_ip(stack, widget_token):
 
     def burst(_attempt):
         ip = unique_ip()
-        return ip, [get(stack.base_url, path, ip=ip).status_code for _ in range(6)]
+        return ip, [get(stack.base_url, path, ip=ip).status_code for _attempt in range(6)]
 
     ip, codes = in_one_window(3600, burst)
     assert codes == [200] * 5 + [429]
@@ -278,7 +278,7 @@ def test_widget_throttle_per_forwarded_ip(stack, widget_token):
 
 def test_safelisted_clients_are_never_throttled(stack, widget_token):
     path = f"/widget?website_token={widget_token}"
-    assert [get(stack.base_url, path, ip=ALLOWED_IP).status_code for _ in range(7)] == [200] * 7
+    assert [get(stack.base_url, path, ip=ALLOWED_IP).status_code for _attempt in range(7)] == [200] * 7
     # Requests from localhost inside the container (e.g. a healthcheck) are safelisted too.
     script = f"for i in 1 2 3 4 5 6 7; do wget -q -O /dev/null 'http://127.0.0.1:3000{path}' || exit 1; done"
     code, out = stack.rails.exec_run(["sh", "-c", script])
@@ -295,7 +295,7 @@ def test_login_throttle(stack, super_admin):
                 headers={"X-Forwarded-For": ip},
                 timeout=30,
             ).status_code
-            for _ in range(6)
+            for _attempt in range(6)
         ]
         return ip, codes
 
@@ -316,21 +316,21 @@ def test_login_throttle(stack, super_admin):
 
 
 def test_rack_attack_limit_and_health_safelist(stack):
-    _, base_url = stack.start_rails(env={**stack.env, "RACK_ATTACK_LIMIT": "3"}, service="rails-limit")
+    _container, base_url = stack.start_rails(env={**stack.env, "RACK_ATTACK_LIMIT": "3"}, service="rails-limit")
 
     def burst(_attempt):
         ip = unique_ip()
-        return ip, [get(base_url, "/api", ip=ip).status_code for _ in range(4)]
+        return ip, [get(base_url, "/api", ip=ip).status_code for _attempt in range(4)]
 
     ip, codes = in_one_window(60, burst)
     assert codes == [200, 200, 200, 429]
-    assert [get(base_url, "/health", ip=ip).status_code for _ in range(5)] == [200] * 5
+    assert [get(base_url, "/health", ip=ip).status_code for _attempt in range(5)] == [200] * 5
 
 
 def test_rack_attack_can_be_disabled(stack, widget_token):
-    _, base_url = stack.start_rails(env={**stack.env, "ENABLE_RACK_ATTACK": "false"}, service="rails-norack")
+    _container, base_url = stack.start_rails(env={**stack.env, "ENABLE_RACK_ATTACK": "false"}, service="rails-norack")
     ip = unique_ip()
-    codes = [get(base_url, f"/widget?website_token={widget_token}", ip=ip).status_code for _ in range(7)]
+    codes = [get(base_url, f"/widget?website_token={widget_token}", ip=ip).status_code for _attempt in range(7)]
     assert codes == [200] * 7
 
 
@@ -339,7 +339,7 @@ def test_rack_attack_reset_deletes_only_its_counters(stack, widget_token):
 
     def burst(_attempt):
         ip = unique_ip()
-        return ip, [get(stack.base_url, path, ip=ip).status_code for _ in range(6)]
+        return ip, [get(stack.base_url, path, ip=ip).status_code for _attempt in range(6)]
 
     ip, codes = in_one_window(3600, burst)
     assert codes[-1] == 429
@@ -618,7 +618,7 @@ def test_prepare_creates_a_missing_database(start_chatwoot):
 
 def test_prepare_without_pgvector_fails_with_chatwoots_message(start_chatwoot):
     s = start_chatwoot(pgvector=False, prepare=False, services=False)
-    for _ in range(2):  # and it keeps failing: nothing half-done makes a second run pass
+    for _attempt in range(2):  # and it keeps failing: nothing half-done makes a second run pass
         result = s.prepare()
         assert result.exit_code != 0
         assert VECTOR_MESSAGE in result.output, result.output[-3000:]
@@ -639,7 +639,7 @@ def test_upgrade_to_next_then_broken_release(start_chatwoot):
     assert sql(s, "SELECT version FROM lab_upgrade_markers") == [("4.11.0",)]
     assert sql(s, "SELECT count(*) FROM schema_migrations WHERE version = %s", (NEXT_MIGRATION,)) == [(1,)]
     assert sql(s, "SELECT name FROM accounts") == [("Before upgrade",)]
-    _, next_url = s.start_rails(image=LAB_IMAGES["LAB_CHATWOOT_NEXT"], service="rails-next")
+    _container, next_url = s.start_rails(image=LAB_IMAGES["LAB_CHATWOOT_NEXT"], service="rails-next")
     assert get(next_url, "/api").json()["version"] == "4.11.0"
 
     broken = s.prepare(image=LAB_IMAGES["LAB_CHATWOOT_BROKEN"])

@@ -202,7 +202,7 @@ def test_a_rate_limited_ip_is_unblocked_by_the_flush_module_and_sidekiq_keys_sur
     token = psql(host, "SELECT website_token FROM channel_web_widgets ORDER BY id LIMIT 1")
     assert token
     headers = {"X-Forwarded-For": CLIENT_IP}
-    statuses = [https_get(host, f"/widget?website_token={token}", headers)[0] for _ in range(6)]
+    statuses = [https_get(host, f"/widget?website_token={token}", headers)[0] for _attempt in range(6)]
     assert statuses[:5] == [200] * 5 and statuses[5] == 429, statuses
     # Another client is not affected: the proxy passes the real client address on.
     assert https_get(host, f"/widget?website_token={token}", {"X-Forwarded-For": OTHER_CLIENT_IP})[0] == 200

@@ -117,7 +117,7 @@ def test_changed_daemon_json_restarts_docker_and_live_restore_keeps_containers(h
             != daemon_started
         ), "daemon.json changed but Docker was not restarted"
         # live-restore: the container was not restarted with the daemon.
-        for _ in range(20):
+        for _attempt in range(20):
             if host.run("docker info").rc == 0:
                 break
             time.sleep(1)
