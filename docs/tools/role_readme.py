@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate the variables section of a role's README.md from its meta/argument_specs.yml.
 
 Usage:

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Stand-in for Chatwoot's rails on 127.0.0.1:3000 (lab only).
 
 Every HTTP request is answered with JSON describing what nginx forwarded (method, path, raw header list, body

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """WebSocket client for the lab (runs inside the VPS): connect to URL, print what came back as JSON.
 
 Usage: ws_client.py URL [CAFILE]   (no CAFILE: certificate not verified, for the self-signed mode)

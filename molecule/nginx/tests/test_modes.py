@@ -164,7 +164,7 @@ def test_renewal_client_waits_until_due(host):
 def test_renewal_client_renews_against_pebble_and_reloads(host):
     only_on(host, "cwlab-nginx-bookworm", "acme mode against pebble")
     serial = served_certificate(host, "-serial")
-    result = host.run("/usr/local/sbin/selfhost-chatwoot-acme-renew --force")
+    result = host.run("python3 /usr/local/sbin/selfhost-chatwoot-acme-renew --force")
     assert result.rc == 0, result.stderr
     assert "renewed" in result.stdout
     assert served_certificate(host, "-serial") != serial
