@@ -67,32 +67,10 @@ class _Labelled:
     def __init__(self, factory: ContainerFactory, labels: dict[str, str]):
         self.factory = factory
         self.labels = labels
-        self.postgres_db: str | None = None
 
     def run(self, image: str, alias: str, **kwargs):
         kwargs["labels"] = {**self.labels, **kwargs.pop("labels", {})}
-        environment = kwargs.get("environment") or {}
-        if environment.get("POSTGRES_DB", "postgres") != "postgres":
-            # WORKAROUND: the lab postgres entrypoint runs `psql -c 'CREATE DATABASE :"db"'`, and psql does not
-            # interpolate variables in -c, so any POSTGRES_DB other than "postgres" makes the container exit.
-            # Start with the default database and create the wanted one afterwards (_ensure_database).
-            self.postgres_db = environment["POSTGRES_DB"]
-            kwargs["environment"] = {**environment, "POSTGRES_DB": "postgres"}
         return self.factory.run(image, alias, **kwargs)
-
-
-def _ensure_database(postgres: Postgres, database: str | None) -> None:
-    if not database:
-        return
-    check = f"SELECT 1 FROM pg_database WHERE datname = '{database}'"
-    code, out = postgres.container.exec_run(["psql", "-U", postgres.user, "-tAc", check], user="postgres")
-    if code == 0 and out.strip() == b"1":
-        return
-    code, out = postgres.container.exec_run(
-        ["psql", "-v", "ON_ERROR_STOP=1", "-U", postgres.user, "-c", f'CREATE DATABASE "{database}"'], user="postgres"
-    )
-    if code != 0:
-        pytest.fail(f"could not create database {database}: {out.decode(errors='replace')}")
 
 
 def chatwoot_env(project: str, postgres: Postgres, redis: Redis) -> dict[str, str]:
@@ -224,9 +202,9 @@ def start_chatwoot_stack(
     """
     project = project or f"cw{uuid.uuid4().hex[:8]}"
     image = image or LAB_IMAGES["LAB_CHATWOOT"]
-    postgres_factory = _Labelled(factory, compose_labels(project, "postgres"))
-    postgres = start_postgres(postgres_factory, pgvector=pgvector, alias=f"{project}-postgres")
-    _ensure_database(postgres, postgres_factory.postgres_db)
+    postgres = start_postgres(
+        _Labelled(factory, compose_labels(project, "postgres")), pgvector=pgvector, alias=f"{project}-postgres"
+    )
     redis = start_redis(_Labelled(factory, compose_labels(project, "redis")), alias=f"{project}-redis")
     stack_env = chatwoot_env(project, postgres, redis)
     for name, value in (env or {}).items():

@@ -37,34 +37,29 @@ up() {
   state=$(docker exec "$name" systemctl is-system-running --wait || true)
   echo "lab: systemd in $name is $state"
 
-  if [[ -f "$repo/playbooks/site.yml" && -d "$repo/roles/app" ]]; then
-    (cd "$repo" && ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml \
-      -e "lab_container=$name" -e "lab_http_port=$http_port" -e "lab_https_port=$https_port")
-    cat <<MSG
+  if [[ -n "${LAB_SKIP_DEPLOY:-}" ]]; then
+    echo "lab: LAB_SKIP_DEPLOY is set, not deploying"
+    return 0
+  fi
+  (cd "$repo" && ansible-playbook -i inventories/lab/hosts.yml playbooks/site.yml \
+    -e "lab_container=$name" -e "lab_http_port=$http_port" -e "lab_https_port=$https_port")
+  cat <<MSG
 
 Chatwoot is deployed in the lab VPS "$name".
   URL:      https://$domain:$https_port/   (self-signed certificate)
   Resolve:  add "127.0.0.1 $domain" to /etc/hosts, or
             curl -k --resolve $domain:$https_port:127.0.0.1 https://$domain:$https_port/api
-  Admin:    the super admin's e-mail and password are in $repo/.lab/credentials/ (mode 0600)
+  Admin:    e-mail and password in $repo/.lab/credentials/chatwoot-lab-super-admin.json (mode 0600)
   Shell:    docker exec -it $name bash     Remove: make lab-destroy
 MSG
-  else
-    cat <<MSG
-
-The lab VPS "$name" is up (Debian 13, systemd, Docker-in-Docker capable), but NOTHING IS DEPLOYED YET:
-the roles that deploy Chatwoot do not exist in this checkout.
-  Shell:   docker exec -it $name bash
-  Ports:   127.0.0.1:$http_port -> 80, 127.0.0.1:$https_port -> 443
-  Remove:  make lab-destroy
-MSG
-  fi
 }
 
 down() {
   docker rm -f "$name" >/dev/null 2>&1 && echo "lab: removed the VPS container $name" || echo "lab: no VPS container $name"
   docker volume rm "$name-docker" >/dev/null 2>&1 && echo "lab: removed the volume $name-docker" || true
   docker network rm "$network" >/dev/null 2>&1 && echo "lab: removed the network $network" || true
+  # The inventory's host is always chatwoot-lab, so its saved credentials belong to the VPS just removed.
+  rm -f "$repo/.lab/credentials/chatwoot-lab-super-admin.json"
 }
 
 case "${1:-}" in

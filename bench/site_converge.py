@@ -1,0 +1,177 @@
+"""Benchmark playbooks/site.yml on a lab VPS: first converge, idempotent re-runs, upgrade downtime.
+
+Creates its own lab VPS (tests/lab/lab.sh with LAB_NAME=chatwoot-bench, ports on 127.0.0.1 only),
+converges it with the lab inventory, re-runs the converge three times (median), then upgrades to the
+Chatwoot double's next version while a probe asks GET /api through Nginx every 100 ms and counts the
+seconds it did not answer 200. Writes its section of docs/benchmarks.md and removes the VPS.
+
+Run from the repository root after `make lab-images`:
+    .venv/bin/python bench/site_converge.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import ssl
+import statistics
+import subprocess
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DOC = REPO / "docs" / "benchmarks.md"
+SECTION = "site_converge"
+DOMAIN = "chatwoot.lab.test"
+NEXT_VERSION = "v4.11.0"
+
+
+def lab_env(name: str, https_port: int, http_port: int) -> dict:
+    env = dict(os.environ)
+    env.update(
+        LAB_NAME=name,
+        LAB_HTTPS_PORT=str(https_port),
+        LAB_HTTP_PORT=str(http_port),
+        PATH=f"{REPO}/.venv/bin:{env['PATH']}",
+        ANSIBLE_COLLECTIONS_PATH=f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages",
+        ANSIBLE_NOCOLOR="1",
+    )
+    return env
+
+
+def converge(env: dict, name: str, https_port: int, *extra: str) -> tuple[float, str]:
+    """Run site.yml once; return (seconds, recap line)."""
+    started = time.monotonic()
+    run = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            "inventories/lab/hosts.yml",
+            "playbooks/site.yml",
+            "-e",
+            f"lab_container={name}",
+            "-e",
+            f"lab_https_port={https_port}",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+    if run.returncode != 0:
+        raise SystemExit(f"converge failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
+    recap = next(line for line in run.stdout.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line))
+    return elapsed, " ".join(recap.split())
+
+
+class ApiProbe(threading.Thread):
+    """GET https://DOMAIN/api through the VPS's published port every `interval` seconds."""
+
+    def __init__(self, https_port: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.url = f"https://127.0.0.1:{https_port}/api"
+        self.interval = interval
+        self.samples: list[tuple[float, bool]] = []
+        self.stop = threading.Event()
+        self.context = ssl.create_default_context()
+        # The lab's certificate is self-signed; the probe measures availability, not trust.
+        self.context.check_hostname = False
+        self.context.verify_mode = ssl.CERT_NONE
+
+    def run(self):
+        while not self.stop.is_set():
+            tick = time.monotonic()
+            request = urllib.request.Request(self.url, headers={"Host": DOMAIN})
+            try:
+                with urllib.request.urlopen(request, timeout=2, context=self.context) as response:
+                    ok = response.status == 200
+            except Exception:  # any failure is downtime
+                ok = False
+            self.samples.append((tick, ok))
+            self.stop.wait(max(0.0, self.interval - (time.monotonic() - tick)))
+
+    def downtime(self) -> float:
+        """Seconds covered by failed samples (each sample stands for the interval up to the next one)."""
+        total = 0.0
+        for (tick, ok), (next_tick, _ok) in zip(self.samples, self.samples[1:], strict=False):
+            if not ok:
+                total += next_tick - tick
+        return total
+
+
+def write_section(body: str) -> None:
+    start, end = f"<!-- bench:{SECTION} start -->", f"<!-- bench:{SECTION} end -->"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    block = f"{start}\n{body.rstrip()}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--name", default="chatwoot-bench")
+    parser.add_argument("--https-port", type=int, default=18443)
+    parser.add_argument("--http-port", type=int, default=18080)
+    parser.add_argument("--reruns", type=int, default=3)
+    args = parser.parse_args()
+    env = lab_env(args.name, args.https_port, args.http_port)
+    lab_sh = str(REPO / "tests/lab/lab.sh")
+
+    subprocess.run([lab_sh, "down"], env=env, check=True, capture_output=True)
+    try:
+        # The VPS only: the converges below are what is measured.
+        subprocess.run([lab_sh, "up"], env=dict(env, LAB_SKIP_DEPLOY="1"), check=True, capture_output=True)
+        load_before = os.getloadavg()
+        first, first_recap = converge(env, args.name, args.https_port)
+        reruns = [converge(env, args.name, args.https_port) for _ in range(args.reruns)]
+        probe = ApiProbe(args.https_port)
+        probe.start()
+        time.sleep(3)  # a baseline of good answers before the upgrade starts
+        upgrade, upgrade_recap = converge(env, args.name, args.https_port, "-e", f"lab_chatwoot_version={NEXT_VERSION}")
+        time.sleep(3)
+        probe.stop.set()
+        probe.join()
+        load_after = os.getloadavg()
+    finally:
+        subprocess.run([lab_sh, "down"], env=env, check=False, capture_output=True)
+
+    rerun_times = [seconds for seconds, _recap in reruns]
+    failed = sum(1 for _tick, ok in probe.samples if not ok)
+    body = f"""## site.yml on a lab VPS: first converge, idempotent re-runs, upgrade downtime
+
+- Command: `.venv/bin/python bench/site_converge.py` (after `make lab-images`; creates and removes the VPS
+  container `{args.name}`).
+- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+- Machine: {platform.system()} {platform.release()}, {os.cpu_count()} CPUs; the VPS is a Debian 13 container
+  reached through the Docker connection (every task pays a `docker exec` round trip).
+- Load averages: {" ".join(f"{x:.2f}" for x in load_before)} before, {" ".join(f"{x:.2f}" for x in load_after)} after.
+- Images: built by the lab beforehand; the first converge copies the lab's image archive into the VPS and
+  `docker load`s it (no registry involved).
+
+| run | seconds | recap |
+|---|---:|---|
+| first converge (fresh VPS: Docker, stack, Nginx, bootstrap) | {first:.1f} | `{first_recap}` |
+{chr(10).join(f"| idempotent re-run {i + 1} | {s:.1f} | `{r}` |" for i, (s, r) in enumerate(reruns))}
+| upgrade to {NEXT_VERSION} | {upgrade:.1f} | `{upgrade_recap}` |
+
+- Idempotent re-run, median of {len(rerun_times)}: **{statistics.median(rerun_times):.1f} s** (target 30 s or less).
+- Upgrade downtime: GET /api through Nginx every 100 ms during the upgrade converge: {len(probe.samples)} probes,
+  {failed} not answered 200, **{probe.downtime():.1f} s** without a 200.
+"""
+    write_section(body)
+    print(body)
+
+
+if __name__ == "__main__":
+    main()
