@@ -134,7 +134,7 @@ def main() -> None:
         subprocess.run([lab_sh, "up"], env=dict(env, LAB_SKIP_DEPLOY="1"), check=True, capture_output=True)
         load_before = os.getloadavg()
         first, first_recap = converge(env, args.name, args.https_port)
-        reruns = [converge(env, args.name, args.https_port) for _ in range(args.reruns)]
+        reruns = [converge(env, args.name, args.https_port) for _run in range(args.reruns)]
         probe = ApiProbe(args.https_port)
         probe.start()
         time.sleep(3)  # a baseline of good answers before the upgrade starts
