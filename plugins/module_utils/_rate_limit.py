@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 KEY_PREFIX = "velma:rack::attack:"
-DEFAULT_SCAN_COUNT = 1000
+DEFAULT_SCAN_COUNT = 5000
 DEFAULT_BATCH_SIZE = 1000
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\^])")
 

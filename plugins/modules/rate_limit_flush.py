@@ -151,6 +151,8 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils._discovery impor
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError, load_project
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._rate_limit import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_SCAN_COUNT,
     RedisSettingsError,
     flush,
     key_pattern,
@@ -208,8 +210,8 @@ def main():
             db=dict(type="int"),
             throttle=dict(type="str"),
             discriminator=dict(type="str"),
-            scan_count=dict(type="int", default=5000),
-            batch_size=dict(type="int", default=1000),
+            scan_count=dict(type="int", default=DEFAULT_SCAN_COUNT),
+            batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
             timeout=dict(type="float", default=10),
         ),
         supports_check_mode=True,
