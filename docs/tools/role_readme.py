@@ -97,7 +97,10 @@ def generate(role: Path) -> str:
         if spec.get("description"):
             lines.append("")
         options = spec.get("options") or {}
-        lines += [*option_rows(options), ""] if options else ["This entry point takes no variables.", ""]
+        if entry != "main" and options and options == (entry_points.get("main") or {}).get("options"):
+            lines += ["Takes the same variables as the main entry point.", ""]
+        else:
+            lines += [*option_rows(options), ""] if options else ["This entry point takes no variables.", ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,115 @@
+# Copyright: selfhost.chatwoot contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Chatwoot releases this collection supports, and the rules that follow from them.
+
+One home for: which releases are supported (docs/compatibility.md explains each row and its source), the
+default pin, the tag forms the image is published under, and version comparisons (supported range,
+downgrades, per-release features). Pure functions, unit-tested in tests/unit/test_releases.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Oldest and newest supported release (inclusive). The newest is the default pin of the app role.
+SUPPORTED_MIN = (4, 10, 0)
+SUPPORTED_MAX_MINOR = (4, 18)
+NEWEST = "v4.18.0"
+# The override a person who knows what they are doing sets to deploy a release outside that range.
+OVERRIDE_VARIABLE = "app_allow_unsupported_version"
+
+# Per-release facts a host must act on (docs/compatibility.md, "What changes between releases").
+HEALTH_ROUTE_SINCE = (4, 11, 0)  # GET /health, chatwoot/chatwoot#13386
+SIGNUP_BOOLEAN_SINCE = (4, 12, 0)  # boolean false blocks sign-up, chatwoot/chatwoot#13745
+
+# Chatwoot publishes vX.Y.Z and vX.Y.Z-ce (and latest, latest-ce, which this collection refuses).
+_TAG = re.compile(r"\Av?(\d+)\.(\d+)\.(\d+)(-ce)?\Z")
+
+
+def parse_version(tag) -> tuple:
+    """``(major, minor, patch)`` of a tag such as ``v4.10.1``, ``4.10.1`` or ``v4.10.1-ce``.
+
+    Raises ValueError naming the accepted forms for anything else (``latest`` included: it resolves to
+    whatever is newest on the day of the pull, chatwoot/chatwoot#11614).
+    """
+    match = _TAG.match(str(tag).strip())
+    if not match:
+        raise ValueError(
+            f"{tag!r} is not a Chatwoot release tag; use vX.Y.Z or vX.Y.Z-ce (for example {NEWEST}), "
+            "never latest: it moves to unplanned releases"
+        )
+    return tuple(int(part) for part in match.groups()[:3])
+
+
+def version_string(tag) -> str:
+    """``X.Y.Z`` as Chatwoot's ``/api`` reports it, for any accepted tag form."""
+    return ".".join(str(part) for part in parse_version(tag))
+
+
+def same_version(left, right) -> bool:
+    """Whether two tags or reported versions name the same release (``v4.10.1-ce`` == ``4.10.1``)."""
+    try:
+        return parse_version(left) == parse_version(right)
+    except ValueError:
+        return str(left).strip() == str(right).strip()
+
+
+def at_least(tag, since: tuple) -> bool:
+    return parse_version(tag) >= since
+
+
+def supported_range() -> str:
+    return f"v{'.'.join(map(str, SUPPORTED_MIN))} to v{SUPPORTED_MAX_MINOR[0]}.{SUPPORTED_MAX_MINOR[1]}.x"
+
+
+def version_problems(tag, allow_unsupported: bool = False) -> list:
+    """Why ``tag`` cannot be deployed (empty when it can)."""
+    try:
+        version = parse_version(tag)
+    except ValueError as exc:
+        return [str(exc)]
+    if allow_unsupported:
+        return []
+    if version < SUPPORTED_MIN or version[:2] > SUPPORTED_MAX_MINOR:
+        return [
+            f"Chatwoot {tag} is outside the supported releases {supported_range()} (docs/compatibility.md). "
+            f"Pin a supported release, or set {OVERRIDE_VARIABLE}: true if you have checked that release's "
+            "host requirements yourself."
+        ]
+    return []
+
+
+def downgrade_problem(current, new) -> str:
+    """A message when going from ``current`` to ``new`` is a downgrade, else ''.
+
+    Migrations are not reversible by re-deploying an older image: an older Chatwoot on a newer schema is
+    not supported upstream. Going back means restoring a backup taken on that version.
+    """
+    if not current:
+        return ""
+    try:
+        old, target = parse_version(current), parse_version(new)
+    except ValueError:
+        return ""
+    if target >= old:
+        return ""
+    return (
+        f"Refusing to downgrade Chatwoot from {current} to {new}: the database was migrated by {current} and "
+        f"{new} does not know its schema. To go back, restore a backup taken on {new} (playbooks/restore.yml "
+        f"once backups exist), or pin {current} or newer."
+    )
+
+
+def schema_downgrade_problem(database_version, image_version, image: str) -> str:
+    """A message when the database's newest migration is newer than every migration ``image`` ships."""
+    try:
+        database, shipped = int(str(database_version).strip() or 0), int(str(image_version).strip() or 0)
+    except ValueError:
+        return ""
+    if not database or not shipped or database <= shipped:
+        return ""
+    return (
+        f"Refusing to deploy {image}: the database's newest migration ({database}) is newer than every migration "
+        f"that image ships (newest {shipped}), so it is older than the Chatwoot that last migrated this database. "
+        "Pin that newer release again, or restore a backup taken on the release you want to run."
+    )
