@@ -2,10 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Ask a Chatwoot server how it is: ``GET /api`` (version, Redis and Postgres status) and ``GET /health``.
 
-``/health`` answers ``{"status": "woot"}`` without touching the database (liveness); ``/api`` answers
-``{"version": ..., "timestamp": ..., "queue_services": "ok"|"failing", "data_services": "ok"|"failing"}``
-(readiness). ``probe`` never raises: what went wrong is recorded in the ``Probe`` so that a wait loop can
-report what it last saw. The decisions are pure functions, unit-tested without a server.
+``/api`` answers ``{"version": ..., "timestamp": ..., "queue_services": "ok"|"failing", "data_services":
+"ok"|"failing"}`` on every release (readiness). ``/health`` answers ``{"status": "woot"}`` without touching
+the database (liveness), but only from Chatwoot 4.11.0 on (chatwoot/chatwoot#13386); before that it is a 404.
+
+Healthy therefore means: ``/api`` answers Chatwoot's JSON with both services ``ok`` and, when the version
+``/api`` reports is 4.11.0 or newer (or cannot be read), ``/health`` answers 2xx. ``/health`` is asked and
+reported on every release. ``probe`` never raises: what went wrong is recorded in the ``Probe`` so that a wait
+loop can report what it last saw. The decisions are pure functions, unit-tested without a server.
 """
 
 from __future__ import annotations
@@ -13,18 +17,51 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import (
+    HEALTH_ROUTE_SINCE,
+    parse_version,
+    same_version,
+)
+
 API_PATH = "/api"
 HEALTH_PATH = "/health"
+HEALTH_SINCE_TEXT = ".".join(str(part) for part in HEALTH_ROUTE_SINCE)
 
 
 def normalize_version(version) -> str:
-    """``v4.10.1`` and ``4.10.1`` are the same version."""
-    text = str(version or "").strip()
-    return text[1:] if text[:1] in ("v", "V") else text
+    """``X.Y.Z`` for every tag form the image is published under (``v4.10.1``, ``4.10.1``, ``v4.10.1-ce``).
+
+    Text that is no release tag comes back stripped (and without a leading ``v``), for messages.
+    """
+    try:
+        return ".".join(str(part) for part in parse_version(version))
+    except ValueError:
+        text = str(version or "").strip()
+        return text[1:] if text[:1] in ("v", "V") else text
+
+
+def expected_version_problem(expected) -> str | None:
+    """Why ``expected`` cannot be compared with a served version (``latest`` is no version), or None."""
+    try:
+        parse_version(expected)
+    except ValueError:
+        return (
+            f"expected_version {expected!r} is not a release version; use the tag the stack runs, as vX.Y.Z, "
+            "X.Y.Z or vX.Y.Z-ce (latest and latest-ce name no version)"
+        )
+    return None
 
 
 def version_matches(served, expected) -> bool:
-    return bool(normalize_version(served)) and normalize_version(served) == normalize_version(expected)
+    return bool(str(served or "").strip()) and same_version(served, expected)
+
+
+def health_required(version) -> bool:
+    """Whether ``/health`` must answer 2xx: from 4.11.0 on, and when the version cannot be read."""
+    try:
+        return parse_version(version) >= HEALTH_ROUTE_SINCE
+    except ValueError:
+        return True
 
 
 def join_url(base_url: str, path: str) -> str:
@@ -49,13 +86,20 @@ class Probe:
         return self.error is None
 
     @property
+    def health_required(self) -> bool:
+        return health_required(self.version)
+
+    @property
+    def health_ok(self) -> bool:
+        return self.health_status_code is not None and 200 <= self.health_status_code < 300
+
+    @property
     def healthy(self) -> bool:
         return (
             self.reached
             and self.queue_services == "ok"
             and self.data_services == "ok"
-            and self.health_status_code is not None
-            and 200 <= self.health_status_code < 300
+            and (self.health_ok or not self.health_required)
         )
 
     def as_dict(self) -> dict:
@@ -68,6 +112,7 @@ class Probe:
             "api_status_code": self.api_status_code,
             "health_status_code": self.health_status_code,
             "health_status": self.health_status,
+            "health_required": self.reached and self.health_required,
             "response_time_ms": self.response_time_ms,
             "healthy": self.healthy,
         }
@@ -86,6 +131,8 @@ def describe(probe: Probe) -> str:
         parts.append("/health unreachable")
     else:
         parts.append(f"/health HTTP {probe.health_status_code}")
+    if not probe.health_required:
+        parts[-1] += f" (not needed before {HEALTH_SINCE_TEXT})"
     return ", ".join(parts)
 
 
@@ -96,7 +143,7 @@ def unmet(probe: Probe, require_healthy: bool, expected_version: str | None) -> 
         missing.append("a Chatwoot /api answer")
         return missing
     if require_healthy and not probe.healthy:
-        missing.append("healthy (queue_services ok, data_services ok, /health 2xx)")
+        missing.append(f"healthy (queue_services ok, data_services ok, and from {HEALTH_SINCE_TEXT} on /health 2xx)")
     if expected_version and not version_matches(probe.version, expected_version):
         missing.append(f"version {normalize_version(expected_version)}")
     return missing

@@ -12,7 +12,9 @@ description:
   - Queries a Chatwoot base URL (through Nginx or directly on the rails port) for C(/api) (version,
     C(queue_services) = Redis, C(data_services) = PostgreSQL) and C(/health) (liveness).
   - Returns the version, the service states, the response time of C(/api) and whether the server is
-    healthy (C(/api) answers, both services C(ok), C(/health) answers 2xx).
+    healthy (C(/api) answers, both services C(ok), and on Chatwoot 4.11.0 or newer C(/health) answers 2xx).
+  - C(/health) only exists from Chatwoot 4.11.0 on (older releases answer 404), so it is required only when
+    C(/api) reports 4.11.0 or newer (or a version that cannot be read); its status is reported on every release.
   - Can wait until the server is healthy and, with O(expected_version), serves that version; fails after
     O(wait_timeout) seconds naming what it last saw.
   - Verifies TLS certificates by default; O(ca_path) names the CA to trust.
@@ -61,7 +63,9 @@ options:
     default: 2
   expected_version:
     description:
-      - The version the server must report, with or without a leading C(v) (C(v4.10.1) and C(4.10.1) are equal).
+      - The version the server must report, in any form the image is tagged with: C(vX.Y.Z), C(X.Y.Z) or
+        C(vX.Y.Z-ce) (C(v4.10.1), C(4.10.1) and C(v4.10.1-ce) are equal; C(/api) reports C(4.10.1)).
+      - C(latest) and C(latest-ce) name no version and are refused.
     type: str
 notes:
   - Supports check mode (the module never changes anything).
@@ -120,7 +124,7 @@ api_status_code:
   type: int
   sample: 200
 health_status_code:
-  description: HTTP status of C(/health); null when it did not answer.
+  description: HTTP status of C(/health) (404 before Chatwoot 4.11.0); null when it did not answer.
   returned: success
   type: int
   sample: 200
@@ -129,13 +133,20 @@ health_status:
   returned: success
   type: str
   sample: woot
+health_required:
+  description: Whether C(/health) had to answer 2xx for RV(healthy), that is whether the reported version is
+    4.11.0 or newer (or could not be read).
+  returned: always
+  type: bool
+  sample: true
 response_time_ms:
   description: Time until C(/api) answered, in milliseconds (of the last probe).
   returned: success
   type: float
   sample: 42.7
 healthy:
-  description: C(/api) answered, C(queue_services) and C(data_services) are C(ok), and C(/health) answered 2xx.
+  description: C(/api) answered, C(queue_services) and C(data_services) are C(ok), and (from Chatwoot 4.11.0
+    on) C(/health) answered 2xx.
   returned: always
   type: bool
   sample: true
@@ -157,6 +168,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._chatwoot_http import (
     describe,
+    expected_version_problem,
     normalize_version,
     probe,
     unmet,
@@ -200,6 +212,8 @@ def main():
     verify = params["ca_path"] if params["validate_certs"] and params["ca_path"] else params["validate_certs"]
     headers = {str(k): str(v) for k, v in (params["headers"] or {}).items()}
     expected = params["expected_version"]
+    if expected is not None and expected_version_problem(expected):
+        module.fail_json(msg=expected_version_problem(expected), changed=False)
 
     session = requests.Session()
     session.trust_env = False  # no proxy from the environment between us and the server we check

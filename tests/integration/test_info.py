@@ -21,6 +21,7 @@ class FakeChatwoot:
         self.data = "ok"
         self.api_status = 200
         self.ready_after = 0  # /api answers 503 for the first N requests
+        self.health_route = True  # False: /health is a 404, as on Chatwoot before 4.11.0
         self.api_requests = 0
         self.seen_headers = []
 
@@ -44,7 +45,7 @@ class FakeChatwoot:
                         "data_services": fake.data,
                     }
                     return self.reply(fake.api_status, body)
-                if self.path == "/health":
+                if self.path == "/health" and fake.health_route:
                     return self.reply(200, {"status": "woot"})
                 return self.reply(404, {"error": "not found"})
 
@@ -97,12 +98,30 @@ def test_reads_version_and_health(chatwoot_http):
     assert unhealthy["healthy"] is False and unhealthy["data_services"] == "failing"
 
 
-def test_expected_version_with_or_without_v(chatwoot_http):
+def test_expected_version_in_every_published_tag_form(chatwoot_http):
     _fake, url = chatwoot_http
-    ok(run_module("info", {"base_url": url, "expected_version": "v4.10.1"}))
-    ok(run_module("info", {"base_url": url, "expected_version": "4.10.1"}))
-    wrong = run_module("info", {"base_url": url, "expected_version": "v4.11.0"})
+    for tag in ("v4.10.1", "4.10.1", "v4.10.1-ce"):
+        ok(run_module("info", {"base_url": url, "expected_version": tag}))
+    wrong = run_module("info", {"base_url": url, "expected_version": "v4.11.0-ce"})
     assert wrong["failed"] and "serves version 4.10.1, expected 4.11.0" in wrong["msg"] and wrong["changed"] is False
+    latest = run_module("info", {"base_url": url, "expected_version": "latest"})
+    assert latest["failed"] and "not a release version" in latest["msg"] and "vX.Y.Z-ce" in latest["msg"]
+
+
+def test_health_route_is_needed_only_from_4_11(chatwoot_http):
+    fake, url = chatwoot_http
+    fake.health_route = False  # Chatwoot 4.10.x: /health is a 404
+    old = ok(run_module("info", {"base_url": url, "wait": True, "wait_timeout": 10, "expected_version": "v4.10.1"}))
+    assert old["healthy"] is True and old["health_required"] is False
+    assert old["health_status_code"] == 404 and old["attempts"] == 1
+
+    fake.version = "4.11.0"
+    new = ok(run_module("info", {"base_url": url}))
+    assert new["healthy"] is False and new["health_required"] is True and new["health_status_code"] == 404
+    waited = run_module("info", {"base_url": url, "wait": True, "wait_timeout": 2, "wait_interval": 0.5})
+    assert waited["failed"] and "/health 2xx" in waited["msg"] and "/health HTTP 404" in waited["msg"]
+    fake.health_route = True
+    assert ok(run_module("info", {"base_url": url}))["healthy"] is True
 
 
 def test_headers_are_sent(chatwoot_http):

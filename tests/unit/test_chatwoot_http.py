@@ -12,14 +12,37 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils import _chatwoot
     [
         ("4.10.1", "v4.10.1", True),
         ("v4.10.1", "4.10.1", True),
+        ("4.10.1", "v4.10.1-ce", True),
+        ("4.15.1", "4.15.1-ce", True),
         ("4.10.1", "4.10.10", False),
         ("4.11.0", "v4.10.1", False),
+        ("4.11.0", "v4.11.0-ee", False),
         (None, "4.10.1", False),
         ("", "", False),
     ],
 )
 def test_version_matches(served, expected, equal):
     assert ch.version_matches(served, expected) is equal
+
+
+@pytest.mark.parametrize("tag", ["v4.10.1", "4.10.1", "v4.10.1-ce", " v4.10.1 "])
+def test_every_published_tag_form_is_an_expected_version(tag):
+    assert ch.expected_version_problem(tag) is None
+    assert ch.normalize_version(tag) == "4.10.1"
+
+
+@pytest.mark.parametrize("tag", ["latest", "latest-ce", "v4.10", "4.10.1-beta", ""])
+def test_tags_that_name_no_version_are_refused_with_the_forms(tag):
+    problem = ch.expected_version_problem(tag)
+    assert problem and "vX.Y.Z, X.Y.Z or vX.Y.Z-ce" in problem
+
+
+@pytest.mark.parametrize(
+    ("version", "required"),
+    [("4.10.1", False), ("4.10.99", False), ("4.11.0", True), ("4.15.1", True), ("5.0.0", True), ("x", True)],
+)
+def test_health_route_is_required_from_4_11_0(version, required):
+    assert ch.health_required(version) is required
 
 
 def api_probe(body, status=200, health=200):
@@ -30,14 +53,33 @@ def api_probe(body, status=200, health=200):
 
 
 GOOD = {"version": "4.10.1", "timestamp": "2025-01-01 00:00:00", "queue_services": "ok", "data_services": "ok"}
+GOOD_411 = {**GOOD, "version": "4.11.0"}
 
 
-def test_healthy_needs_both_services_and_health():
-    assert api_probe(GOOD).healthy
-    assert not api_probe({**GOOD, "queue_services": "failing"}).healthy
-    assert not api_probe({**GOOD, "data_services": "failing"}).healthy
-    assert not api_probe(GOOD, health=None).healthy
-    assert not api_probe(GOOD, health=503).healthy
+def test_healthy_needs_both_services_on_every_release():
+    for body in (GOOD, GOOD_411):
+        assert api_probe(body).healthy
+        assert not api_probe({**body, "queue_services": "failing"}).healthy
+        assert not api_probe({**body, "data_services": "failing"}).healthy
+
+
+def test_before_4_11_a_missing_health_route_is_healthy():
+    # v4.10.x has no /health (404): /api alone decides, and the status is still reported.
+    for health in (404, None, 503):
+        probe = api_probe(GOOD, health=health)
+        assert probe.healthy and probe.as_dict()["health_required"] is False
+        assert probe.as_dict()["health_status_code"] == health
+    assert "/health HTTP 404 (not needed before 4.11.0)" in ch.describe(api_probe(GOOD, health=404))
+
+
+def test_from_4_11_health_must_answer_2xx():
+    for health in (404, None, 503):
+        probe = api_probe(GOOD_411, health=health)
+        assert not probe.healthy and probe.as_dict()["health_required"] is True
+    assert ch.unmet(api_probe(GOOD_411, health=404), True, None) == [
+        "healthy (queue_services ok, data_services ok, and from 4.11.0 on /health 2xx)"
+    ]
+    assert api_probe({**GOOD, "version": "4.15.1"}, health=200).healthy
 
 
 def test_parse_api_errors_name_the_cause():
@@ -50,6 +92,7 @@ def test_parse_api_errors_name_the_cause():
 
 def test_unmet_and_describe():
     assert ch.unmet(api_probe(GOOD), True, "v4.10.1") == []
+    assert ch.unmet(api_probe(GOOD), True, "v4.10.1-ce") == []
     assert ch.unmet(api_probe(GOOD), True, "4.11.0") == ["version 4.11.0"]
     failing = api_probe({**GOOD, "data_services": "failing"})
     assert ch.unmet(failing, False, None) == []
@@ -108,8 +151,15 @@ def test_probe_reads_api_and_health_with_options():
 def test_probe_records_network_errors():
     probe = ch.probe(FakeSession({"api": ConnectionError_("refused")}), "http://127.0.0.1:9", 1, True)
     assert not probe.reached and "cannot connect" in probe.error
-    half = ch.probe(FakeSession({"api": FakeResponse(200, GOOD), "health": Timeout("t")}), "http://h", 1, True)
+    half = ch.probe(FakeSession({"api": FakeResponse(200, GOOD_411), "health": Timeout("t")}), "http://h", 1, True)
     assert half.reached and half.health_status_code is None and not half.healthy
+
+
+def test_probe_of_a_4_10_server_without_health_route():
+    session = FakeSession({"api": FakeResponse(200, GOOD), "health": FakeResponse(404, "<h1>Not Found</h1>")})
+    probe = ch.probe(session, "http://127.0.0.1:3000", 3, True)
+    assert probe.healthy and probe.health_status_code == 404 and probe.health_status is None
+    assert [call[0].rsplit("/", 1)[1] for call in session.calls] == ["api", "health"]
 
 
 def test_wait_for_stops_when_met_and_times_out_otherwise():
