@@ -4,11 +4,23 @@
 
 Chatwoot keeps everything in one Redis database: Sidekiq's queues (``queue:*``, ``schedule``,
 ``retry``, ...), app state (``alfred:*``) and Rack::Attack's throttle counters, whose keys are
-``velma:rack::attack:<epoch-bucket>:<throttle-name>:<discriminator>``. Throttle names contain ``/``
-(``req/ip``, ``login/email``), discriminators are IPs (IPv6 ones contain ``:``) or emails.
+``velma:rack::attack:<epoch-bucket>:<throttle-name>:<discriminator>``.
+
+Neither part after the bucket can be found by splitting at ``:``. Throttle names contain ``/`` and, for
+Chatwoot's account-keyed API throttles, ``:`` (``/api/v1/accounts/:account_id/upload``,
+``/api/v2/accounts/:account_id/reports``); discriminators are IPs (IPv6 ones contain ``:``), e-mails,
+account ids or ``uid:account_id``. So the filters are matched as whole strings, never by splitting:
+
+- a throttle: the key starts with ``<prefix><digits>:<name>:`` and something follows;
+- a discriminator: the key ends with ``:<discriminator>``, and what precedes it is ``<prefix><bucket>:<name>``
+  with a non-empty bucket and a name that is a throttle name, one in which every ``:`` directly follows a
+  ``/`` (as in ``/:account_id``). That is what keeps ``db8::1`` from matching ``2001:db8::1`` (the name would
+  have to be ``req/ip:2001``) and an account id ``5`` from matching ``uid:5``;
+- both: the key is exactly ``<prefix><digits>:<name>:<discriminator>``.
 
 Keys are found with ``SCAN ... MATCH`` (a server-side glob that narrows the scan) and each returned key
-is then checked exactly in Python, so a glob can never delete more than the exact rule allows.
+is then checked exactly, by the Lua script on the server or by ``key_matcher`` on the client (the same
+rule; the tests run both on the same keys), so a glob can never delete more than the exact rule allows.
 Deletion is ``UNLINK`` in batches sent through a pipeline. Never FLUSHALL/FLUSHDB.
 """
 
@@ -55,17 +67,22 @@ def key_pattern(throttle: str | None = None, discriminator: str | None = None) -
     return f"{KEY_PREFIX}*"
 
 
-def key_matcher(throttle: str | None = None, discriminator: str | None = None):
-    """A predicate on raw key bytes implementing the exact rule.
+def is_throttle_name(name: bytes) -> bool:
+    """Non-empty, and every ``:`` in it directly follows a ``/`` (``/api/v1/accounts/:account_id/upload``)."""
+    if not name:
+        return False
+    return all(index > 0 and name[index - 1 : index] == b"/" for index in _colon_positions(name))
 
-    A key is ``prefix + bucket + ':' + rest``; the bucket is the text up to the first ``:`` after the
-    prefix (an integer for throttles). With a throttle, the bucket must be digits and ``rest`` must
-    start with ``throttle:``; with both, ``rest == throttle:discriminator``. With only a discriminator,
-    ``rest`` is split at its first ``:`` into name and discriminator (Chatwoot's throttle names contain
-    no ``:``, discriminators may: IPv6) and the discriminator must be equal, so ``db8::1`` never matches
-    ``2001:db8::1``. rack-attack's fail2ban/allow2ban keys (``prefix + 'fail2ban:ban:' + discriminator``)
-    follow the same shape and match a discriminator too.
-    """
+
+def _colon_positions(text: bytes):
+    index = text.find(b":")
+    while index >= 0:
+        yield index
+        index = text.find(b":", index + 1)
+
+
+def key_matcher(throttle: str | None = None, discriminator: str | None = None):
+    """A predicate on raw key bytes implementing the exact rule (see the module docstring)."""
     prefix = KEY_PREFIX.encode()
     name = throttle.encode() if throttle is not None else None
     disc = discriminator.encode() if discriminator is not None else None
@@ -76,17 +93,19 @@ def key_matcher(throttle: str | None = None, discriminator: str | None = None):
     def matches(key: bytes) -> bool:
         if not key.startswith(prefix):
             return False
-        bucket, sep, rest = key[plen:].partition(b":")
-        if not sep:
-            return False
+        tail = key[plen:]
         if name is not None:
-            if not bucket.isdigit():
+            bucket, sep, rest = tail.partition(b":")
+            if not sep or not bucket.isdigit():
                 return False
             if disc is not None:
                 return rest == name + b":" + disc
             return rest.startswith(name + b":") and len(rest) > len(name) + 1
-        _name, sep, key_disc = rest.partition(b":")
-        return bool(sep) and key_disc == disc
+        suffix = b":" + disc
+        if not tail.endswith(suffix):
+            return False
+        bucket, sep, key_name = tail[: -len(suffix)].partition(b":")
+        return bool(sep) and bool(bucket) and is_throttle_name(key_name)
 
     return matches
 
@@ -110,10 +129,10 @@ for _, key in ipairs(reply[2]) do
       ok = true
     else
       local tail = key:sub(plen + 1)
-      local sep = tail:find(':', 1, true)
-      if sep then
-        local bucket, rest = tail:sub(1, sep - 1), tail:sub(sep + 1)
-        if has_name then
+      if has_name then
+        local sep = tail:find(':', 1, true)
+        if sep then
+          local bucket, rest = tail:sub(1, sep - 1), tail:sub(sep + 1)
           if bucket:match('^%d+$') then
             if has_disc then
               ok = (rest == name .. ':' .. disc)
@@ -121,9 +140,24 @@ for _, key in ipairs(reply[2]) do
               ok = (#rest > #name + 1 and rest:sub(1, #name + 1) == name .. ':')
             end
           end
-        else
-          local sep2 = rest:find(':', 1, true)
-          ok = (sep2 ~= nil and rest:sub(sep2 + 1) == disc)
+        end
+      else
+        local suffix = ':' .. disc
+        if #tail > #suffix and tail:sub(-#suffix) == suffix then
+          local head = tail:sub(1, #tail - #suffix)
+          local sep = head:find(':', 1, true)
+          if sep and sep > 1 and sep < #head then
+            -- the throttle name: every ':' in it directly follows a '/'
+            ok = true
+            local at = head:find(':', sep + 1, true)
+            while at do
+              if head:sub(at - 1, at - 1) ~= '/' then
+                ok = false
+                break
+              end
+              at = head:find(':', at + 1, true)
+            end
+          end
         end
       end
     end

@@ -54,15 +54,20 @@ options:
     type: int
   throttle:
     description:
-      - Only delete the counters of this Rack::Attack throttle, for example C(req/ip), C(login/ip) or
-        C(login/email).
+      - Only delete the counters of this Rack::Attack throttle, for example C(req/ip), C(login/ip),
+        C(login/email) or C(/api/v1/accounts/:account_id/upload) (Chatwoot's account-keyed API throttles have
+        C(:) and C(/) in their names).
+      - Matched as the whole name (the key starts with C(<bucket>:<throttle>:)), so
+        C(/api/v2/accounts/:account_id/reports) does not take the counters of C(.../reports/user).
     type: str
   discriminator:
     description:
-      - Only delete the counters of this discriminator, for example an IP address (IPv4 or IPv6) or the
-        email address a login throttle counts.
-      - Matched exactly, character for character (emails are stored as Chatwoot received them, usually
-        lower-cased).
+      - Only delete the counters of this discriminator, for example an IP address (IPv4 or IPv6), the
+        email address a login throttle counts, an account id, or C(uid:account_id) for Chatwoot's per-user
+        API throttles.
+      - Matched exactly, character for character, as the end of the key after a throttle name (emails are
+        stored as Chatwoot received them, usually lower-cased); C(db8::1) does not match C(2001:db8::1), and
+        an account id C(5) does not match C(agent@example.com:5).
     type: str
   scan_count:
     description: The C(COUNT) hint of each C(SCAN) call (keys examined per call).
@@ -136,6 +141,13 @@ scans:
   returned: success
   type: int
   sample: 40
+method:
+  description:
+    - C(lua) when each SCAN step and its UNLINKs ran as one short server-side script, C(client) when the keys
+      were scanned and checked here (check mode, or a server that refuses scripting).
+  returned: success
+  type: str
+  sample: lua
 redis:
   description: The Redis server used (host, port and database; no credentials).
   returned: success

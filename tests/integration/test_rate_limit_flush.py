@@ -16,8 +16,22 @@ from ansible_runner import run_module
 redis_py = pytest.importorskip("redis", reason="the redis client is installed by `make setup`")
 
 PREFIX = "velma:rack::attack:"
-THROTTLES = ["req/ip", "login/ip", "login/email", "reset_password/ip", "api/v1/widget/contacts"]
+# Chatwoot's throttle names: '/' in all, ':' in the account-keyed API ones (their discriminators are account
+# ids, or uid:account_id for the per-user ones).
+THROTTLES = [
+    "req/ip",
+    "login/ip",
+    "login/email",
+    "reset_password/ip",
+    "api/v1/widget/contacts",
+    "/api/v1/accounts/:account_id/upload",
+    "/api/v2/accounts/:account_id/reports",
+    "/api/v2/accounts/:account_id/reports/user",
+]
+ACCOUNT_KEYED = {"/api/v1/accounts/:account_id/upload", "/api/v2/accounts/:account_id/reports"}
+PER_USER = {"/api/v2/accounts/:account_id/reports/user"}
 GLOB_EMAIL = "a*b?[c]\\d@example.com"
+NOSCRIPT_USER, NOSCRIPT_PASSWORD = "noscript", "no-scripting-for-me"
 
 
 def client(redis):
@@ -39,10 +53,22 @@ def discriminator(i: int) -> str:
     return f"u{i}*?[x]\\@example.com"  # glob characters are stored as they are
 
 
+def counter_key(i: int) -> str:
+    name = THROTTLES[i % len(THROTTLES)]
+    account = (i // len(THROTTLES)) % 40
+    if name in ACCOUNT_KEYED:
+        disc = str(account)
+    elif name in PER_USER:
+        disc = f"user{account % 7}@example.com:{account}"
+    else:
+        disc = discriminator(i)
+    return f"{PREFIX}{29000000 + i % 3}:{name}:{disc}"
+
+
 def seed_counters(r, count: int) -> None:
     pipe = r.pipeline(transaction=False)
     for i in range(count):
-        pipe.set(f"{PREFIX}{29000000 + i % 3}:{THROTTLES[i % len(THROTTLES)]}:{discriminator(i)}", i % 9 + 1, ex=3600)
+        pipe.set(counter_key(i), i % 9 + 1, ex=3600)
         if i % 10_000 == 9_999:
             pipe.execute()
     pipe.execute()
@@ -114,10 +140,11 @@ def snapshot(r) -> dict:
 
 
 def parts(key: bytes) -> tuple[str, str, str]:
-    """(bucket, throttle, discriminator) of a counter key; throttle names contain no ':'."""
+    """(bucket, throttle, discriminator) of a counter key, by the throttle names the test seeded (names and
+    discriminators both contain ':', so the key cannot be split)."""
     bucket, rest = key.decode()[len(PREFIX) :].split(":", 1)
-    name, disc = rest.split(":", 1)
-    return bucket, name, disc
+    name = max((n for n in THROTTLES if rest.startswith(n + ":")), key=len)
+    return bucket, name, rest[len(name) + 1 :]
 
 
 def counters(r) -> set:
@@ -158,10 +185,29 @@ def test_flush_all_counters_keeps_every_other_key(redis):
     assert snapshot(r) == before
 
 
+def no_scripting_user(r) -> None:
+    """An ACL user that may do everything but EVAL: the module falls back to scanning from the client."""
+    r.acl_setuser(
+        NOSCRIPT_USER, enabled=True, passwords=[f"+{NOSCRIPT_PASSWORD}"], keys=["*"], commands=["+@all", "-@scripting"]
+    )
+
+
 @pytest.mark.lab
-@pytest.mark.parametrize("method_batch", [1, 1000], ids=["unlink-1", "unlink-1000"])
-def test_targeted_flushes_delete_exactly_the_right_keys(redis, method_batch):
+@pytest.mark.parametrize(
+    ("method", "method_batch"),
+    [("lua", 1), ("lua", 1000), ("client", 1), ("client", 1000)],
+    ids=["lua-unlink-1", "lua-unlink-1000", "client-unlink-1", "client-unlink-1000"],
+)
+def test_targeted_flushes_delete_exactly_the_right_keys(redis, method, method_batch):
     r = client(redis)
+    no_scripting_user(r)
+
+    def module_args(**filters):
+        if method == "client":
+            url = f"redis://{NOSCRIPT_USER}:{NOSCRIPT_PASSWORD}@{redis.host}:{redis.port}/0"
+            return {"redis_url": url, "batch_size": method_batch, **filters}
+        return args(redis, batch_size=method_batch, **filters)
+
     seed_counters(r, 2_000)
     seed_others(r)
     special = {
@@ -182,15 +228,16 @@ def test_targeted_flushes_delete_exactly_the_right_keys(redis, method_batch):
 
     def flush(**filters):
         before = counters(r)
-        check = run_module("rate_limit_flush", args(redis, batch_size=method_batch, **filters), check=True)
+        check = run_module("rate_limit_flush", module_args(**filters), check=True)
         assert not check.get("failed"), check.get("msg")
         assert counters(r) == before
-        result = run_module("rate_limit_flush", args(redis, batch_size=method_batch, **filters))
+        result = run_module("rate_limit_flush", module_args(**filters))
         assert not result.get("failed"), result.get("msg")
+        assert result["method"] == method
         gone = before - counters(r)
         assert result["deleted"] == len(gone) == check["deleted"]
         assert result["changed"] is (len(gone) > 0)
-        repeat = run_module("rate_limit_flush", args(redis, batch_size=method_batch, **filters))
+        repeat = run_module("rate_limit_flush", module_args(**filters))
         assert repeat["changed"] is False and repeat["deleted"] == 0
         return gone
 
@@ -208,6 +255,21 @@ def test_targeted_flushes_delete_exactly_the_right_keys(redis, method_batch):
     expected = {k for k in counters(r) if parts(k)[1] == "login/email"}
     assert flush(throttle="login/email") == expected
     assert not any(parts(k)[1] == "login/email" for k in counters(r))
+
+    # an account id: the account-keyed counters of that account only (not uid:account_id, not account 17)
+    expected = {k for k in counters(r) if parts(k)[2] == "7"}
+    assert expected and {parts(k)[1] for k in expected} == set(ACCOUNT_KEYED)
+    assert flush(discriminator="7") == expected
+    assert any(parts(k)[2].endswith(":7") for k in counters(r)), "uid:7 counters must stay"
+
+    # a uid:account_id discriminator (contains ':'), and a throttle name containing ':' and '/'
+    uid = next(parts(k)[2] for k in counters(r) if parts(k)[1] in PER_USER)
+    expected = {k for k in counters(r) if parts(k)[2] == uid}
+    assert flush(discriminator=uid) == expected
+    reports = "/api/v2/accounts/:account_id/reports"
+    expected = {k for k in counters(r) if parts(k)[1] == reports}
+    assert expected and flush(throttle=reports) == expected
+    assert any(parts(k)[1] == reports + "/user" for k in counters(r)), "reports/user is another throttle"
 
     # throttle + discriminator
     ip = discriminator(0)

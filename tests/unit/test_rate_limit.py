@@ -86,6 +86,14 @@ KEYS = [
     f"{P}96300:login/email:Agent@example.com",
     f"{P}fail2ban:ban:10.0.0.1",
     f"{P}2890001:api/v1/widget/contacts:10.0.0.1",
+    f"{P}2890001:widget?website_token={{website_token}}&cw_conversation={{x-auth-token}}:10.0.0.1",
+    # Chatwoot's account-keyed API throttles: ':' in the name, discriminator an account id or uid:account_id
+    f"{P}28900:/api/v1/accounts/:account_id/upload:5",
+    f"{P}28900:/api/v1/accounts/:account_id/upload:15",
+    f"{P}28900:/api/v1/accounts/:account_id/conversations/:conversation_id/transcript:5",
+    f"{P}28900:/api/v2/accounts/:account_id/reports:5",
+    f"{P}28900:/api/v2/accounts/:account_id/reports/user:ada@example.com:5",
+    f"{P}28900:/api/v1/accounts/:account_id/conversations/meta/user:tok3n:5",
     "velma:views/conversations/1",
     "alfred:CHATWOOT_INSTALLATION_ONBOARDING",
     "queue:default",
@@ -112,7 +120,63 @@ def test_discriminator_only_is_exact():
         f"{P}2890001:login/ip:10.0.0.1",
         f"{P}fail2ban:ban:10.0.0.1",
         f"{P}2890001:api/v1/widget/contacts:10.0.0.1",
+        f"{P}2890001:widget?website_token={{website_token}}&cw_conversation={{x-auth-token}}:10.0.0.1",
     ]
+
+
+def test_discriminator_of_throttles_whose_names_contain_colons():
+    # An account id: the account-keyed counters of that account, not another account's, not uid:account_id.
+    assert selected(discriminator="5") == [
+        f"{P}28900:/api/v1/accounts/:account_id/upload:5",
+        f"{P}28900:/api/v1/accounts/:account_id/conversations/:conversation_id/transcript:5",
+        f"{P}28900:/api/v2/accounts/:account_id/reports:5",
+    ]
+    assert selected(discriminator="15") == [f"{P}28900:/api/v1/accounts/:account_id/upload:15"]
+    # uid:account_id discriminators are matched whole.
+    assert selected(discriminator="ada@example.com:5") == [
+        f"{P}28900:/api/v2/accounts/:account_id/reports/user:ada@example.com:5"
+    ]
+    assert selected(discriminator="tok3n:5") == [
+        f"{P}28900:/api/v1/accounts/:account_id/conversations/meta/user:tok3n:5"
+    ]
+    assert selected(discriminator="example.com:5") == []
+    assert selected(discriminator="upload:5") == []
+
+
+def test_throttle_names_with_colons_and_slashes_are_exact_prefixes():
+    assert selected(throttle="/api/v1/accounts/:account_id/upload") == [
+        f"{P}28900:/api/v1/accounts/:account_id/upload:5",
+        f"{P}28900:/api/v1/accounts/:account_id/upload:15",
+    ]
+    # reports (account level) is a prefix of reports/user as text, not as a throttle name
+    assert selected(throttle="/api/v2/accounts/:account_id/reports") == [
+        f"{P}28900:/api/v2/accounts/:account_id/reports:5"
+    ]
+    assert selected(throttle="/api/v2/accounts/:account_id/reports/user") == [
+        f"{P}28900:/api/v2/accounts/:account_id/reports/user:ada@example.com:5"
+    ]
+    assert selected(throttle="/api/v2/accounts/:account_id/reports/user", discriminator="ada@example.com:5") == [
+        f"{P}28900:/api/v2/accounts/:account_id/reports/user:ada@example.com:5"
+    ]
+    assert selected(throttle="/api/v2/accounts/:account_id/reports/user", discriminator="5") == []
+    assert selected(throttle="/api/v1/accounts/:account_id") == []
+    glob_name = "widget?website_token={website_token}&cw_conversation={x-auth-token}"
+    assert selected(throttle=glob_name) == [f"{P}2890001:{glob_name}:10.0.0.1"]
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        (b"req/ip", True),
+        (b"/api/v1/accounts/:account_id/conversations/:conversation_id/transcript", True),
+        (b"req/ip:2001", False),
+        (b"req/ip::", False),
+        (b":x", False),
+        (b"", False),
+    ],
+)
+def test_throttle_name_rule(name, valid):
+    assert rl.is_throttle_name(name) is valid
 
 
 def test_ipv6_discriminators_with_colons():
@@ -194,7 +258,7 @@ class FakeRedis:
 def test_flush_client_deletes_exactly_and_counts_once():
     client = FakeRedis(KEYS)
     result = rl.flush(client, discriminator="10.0.0.1", batch_size=2, method="client")
-    assert result.deleted == 4 and result.method == "client"
+    assert result.deleted == 5 and result.method == "client"
     left = {k.decode() for k in client.store if isinstance(k, bytes)}
     assert left == set(KEYS) - set(selected(discriminator="10.0.0.1"))
     assert max(client.store["__unlink_sizes__"]) <= 2
@@ -236,7 +300,7 @@ class RefusingScripts(FakeRedis):
 def test_auto_falls_back_when_scripting_is_refused():
     client = RefusingScripts(KEYS, "NOPERM this user has no permissions to run the 'evalsha' command")
     result = rl.flush(client)
-    assert result.method == "client" and result.deleted == 9
+    assert result.method == "client" and result.deleted == len([k for k in KEYS if k.startswith(P)])
 
 
 def test_lua_errors_other_than_refusal_propagate():
@@ -248,11 +312,13 @@ def test_lua_errors_other_than_refusal_propagate():
 
 
 def test_lua_script_mirrors_the_python_rule():
-    # The script is exercised against real Redis in the integration tests; here: it carries the same prefix
-    # handling and never calls anything destructive besides UNLINK.
+    # The script is exercised against real Redis in the integration tests (both methods on the same keys);
+    # here: it never calls anything destructive besides UNLINK, and it matches a discriminator as a suffix
+    # with the throttle-name rule instead of splitting the key at its first ':'.
     script = rl.FLUSH_STEP_LUA
     assert "FLUSH" not in script.upper().replace("FLUSH_STEP", "")
     assert re.findall(r"redis\.call\('(\w+)'", script) == ["SCAN", "UNLINK"]
+    assert "tail:sub(-#suffix) == suffix" in script and "~= '/'" in script
 
 
 @pytest.mark.parametrize(
