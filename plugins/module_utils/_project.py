@@ -16,9 +16,6 @@ from dataclasses import dataclass, field
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ENV_FILE_NAME = ".env"
 
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
-_DOUBLE_QUOTED_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
-
 
 class ProjectError(Exception):
     """The project directory cannot be used; the message names the cause and the fix."""
@@ -32,51 +29,233 @@ class Project:
     compose_file: str | None = None
 
 
-def _unquote_double(body: str) -> str:
-    out = []
-    chars = iter(body)
-    for char in chars:
-        if char == "\\":
-            nxt = next(chars, "")
-            out.append(_DOUBLE_QUOTED_ESCAPES.get(nxt, "\\" + nxt))
+class DotenvError(ValueError):
+    """A ``.env`` Docker Compose would refuse too; the message names the line and the key, never a value."""
+
+
+_BLANK = "\t\v\f\r \x85\xa0"  # compose-go's isSpace: whitespace that is not a line break
+_ESCAPE = re.compile(r"\\(?:[abcfnrtv$\"\\]|0\d{0,3})")
+_SIMPLE_ESCAPES = {
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    '"': '"',
+    "\\": "\\",
+}
+_NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
+
+
+def _expand_escape(match) -> str:
+    text = match.group(0)
+    if text == "\\$":
+        return "$$"  # left for interpolation, which makes it one literal $
+    if text[1] == "0":
+        digits = text[2:]
+        if len(digits) == 3 and all(d in "01234567" for d in digits) and int(digits, 8) <= 0o377:
+            return chr(int(digits, 8))
+        return text
+    return _SIMPLE_ESCAPES[text[1]]
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` at ``start`` (nested ``${`` counted), or -1."""
+    depth, index = 0, start
+    while index < len(text):
+        if text.startswith("${", index):
+            depth += 1
+            index += 2
+            continue
+        if text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return -1
+
+
+def interpolate(value: str, lookup, where: str = "") -> str:
+    """Compose's variable substitution over ``value``; ``lookup(name)`` returns a string or None."""
+    out, index = [], 0
+    while True:
+        dollar = value.find("$", index)
+        if dollar < 0:
+            out.append(value[index:])
+            return "".join(out)
+        out.append(value[index:dollar])
+        nxt = value[dollar + 1 : dollar + 2]
+        if nxt == "$":
+            out.append("$")
+            index = dollar + 2
+            continue
+        named = _NAME.match(value, dollar + 1)
+        if named:
+            out.append(lookup(named.group(0)) or "")
+            index = named.end()
+            continue
+        close = _closing_brace(value, dollar) if nxt == "{" else -1
+        body = value[dollar + 2 : close] if close > 0 else ""
+        name = _NAME.match(body)
+        if not name:
+            raise DotenvError(
+                f"{where}a '$' that starts no variable; write $$ for a literal $, or quote the value in single quotes"
+            )
+        rest = body[name.end() :]
+        current = lookup(name.group(0))
+        if not rest:
+            out.append(current or "")
         else:
-            out.append(char)
-    return "".join(out)
-
-
-def parse_env_value(raw: str) -> str:
-    """Value part of a ``KEY=value`` line, with compose's quoting rules for the common cases."""
-    raw = raw.strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
-        return raw[1:-1]
-    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
-        return _unquote_double(raw[1:-1])
-    if raw[:1] in ("'", '"'):
-        # An opening quote with text after the closing one, e.g. 'abc' # comment.
-        quote = raw[0]
-        end = raw.find(quote, 1)
-        if end > 0:
-            body = raw[1:end]
-            return body if quote == "'" else _unquote_double(body)
-        return raw
-    # Unquoted: an inline comment starts at whitespace followed by '#'.
-    match = re.search(r"\s#", raw)
-    if match:
-        raw = raw[: match.start()]
-    return raw.strip()
+            op = next((o for o in (":-", ":?", "-", "?") if rest.startswith(o)), None)
+            if op is None:
+                raise DotenvError(f"{where}${{{body[: name.end() + 1]}...}} is not a substitution compose knows")
+            arg = interpolate(rest[len(op) :], lookup, where)
+            missing = current is None or (op[0] == ":" and current == "")
+            if op.endswith("-"):
+                out.append(arg if missing else current)
+            elif missing:
+                raise DotenvError(f"{where}required variable {name.group(0)} is missing a value: {arg}")
+            else:
+                out.append(current)
+        index = close + 1
 
 
 def parse_env_file(text: str) -> dict:
-    """Parse dotenv text into a dict. Later keys win, as in compose."""
-    env = {}
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
+    r"""Parse dotenv text into a dict exactly as Docker Compose v2 does (compose-go's dotenv package).
+
+    Statements: blank lines and lines whose first non-blank character is ``#`` are skipped; ``export `` before
+    a key is ignored; a key is letters, digits, ``_``, ``.``, ``[`` and ``]``, ended by ``=`` (or ``:``, YAML
+    style); a key alone on its line takes its value from the environment (here: nothing). Blanks (not line
+    breaks) around the key and after the ``=`` are dropped. Then the value:
+
+    - unquoted: the rest of the line, cut at the first `` #`` (a SPACE then ``#``: ``a#b`` keeps its ``#``,
+      ``a #b`` is ``a``), trailing whitespace removed, then interpolated (below);
+    - single-quoted ``'...'``: taken literally up to the closing quote, line breaks included: no escapes
+      except ``\'`` (a quote that does not close; its backslash goes), no interpolation;
+    - double-quoted ``"..."``: up to the closing quote, ``\"`` a quote that does not close; then the escapes
+      ``\\ \" \n \r \t \a \b \f \v \0NNN`` (octal) are replaced, ``\$`` becomes a literal ``$``, any other
+      backslash stays as it is; then interpolated.
+
+    Interpolation (unquoted and double-quoted values): ``$$`` is a literal ``$``; ``$NAME`` and ``${NAME}``
+    are NAME's value; ``${NAME:-default}`` / ``${NAME-default}`` fall back when NAME is unset-or-empty / unset;
+    ``${NAME:?message}`` / ``${NAME?message}`` are errors when NAME is unset-or-empty / unset; any other ``$``
+    is an error. Compose looks NAME up in the environment of whoever runs it, then among the keys above it in
+    the file; the modules only see the file, so only keys defined earlier in it count here.
+    Text after a closing quote on the same line is read as the next statement, as compose does.
+
+    Later keys win. Raises DotenvError where compose would refuse the file.
+    """
+    env: dict = {}
+    text = text[1:] if text.startswith("\ufeff") else text
+    pos, size, line = 0, len(text), 1
+
+    def lookup(name):
+        return env.get(name)
+
+    while True:
+        # the start of the next statement: skip whitespace and comment lines
+        while pos < size and (text[pos].isspace() or text[pos] == "#"):
+            if text[pos] == "#":
+                newline = text.find("\n", pos)
+                pos = size if newline < 0 else newline
+                continue
+            line += text[pos] == "\n"
+            pos += 1
+        if pos >= size:
+            return env
+        if re.match(r"export\s", text[pos:]):
+            pos += len("export")
+            while pos < size and text[pos] in _BLANK:
+                pos += 1
+        # the key
+        end = pos
+        while end < size and text[end] not in "=:\n":
+            char = text[end]
+            if not (char in _BLANK or char in "_.[]" or char.isalpha() or char.isnumeric()):
+                raise DotenvError(f"line {line}: unexpected character {char!r} in a variable name")
+            end += 1
+        key = text[pos:end].rstrip()
+        if " " in key:
+            raise DotenvError(f"line {line}: a variable name cannot contain a space ({key!r})")
+        if end >= size or text[end] == "\n":
+            pos = end  # a name alone takes its value from the environment, which compose has and we do not
             continue
-        match = _ENV_LINE.match(line)
-        if match:
-            env[match.group(1)] = parse_env_value(match.group(2))
-    return env
+        pos = end + 1
+        while pos < size and text[pos] in _BLANK:
+            pos += 1
+        where = f"line {line}, {key}: "
+        quote = text[pos : pos + 1]
+        if quote not in ("'", '"'):
+            newline = text.find("\n", pos)
+            raw = text[pos:] if newline < 0 else text[pos:newline]
+            pos = size if newline < 0 else newline
+            env[key] = interpolate(raw.split(" #", 1)[0].rstrip(), lookup, where)
+            continue
+        chars, escaped, index = [], False, pos + 1
+        while index < size:
+            char = text[index]
+            if char != quote:
+                if not escaped and char == "\\":
+                    escaped = True
+                else:
+                    if escaped:
+                        escaped = False
+                        chars.append("\\")
+                    chars.append(char)
+                index += 1
+                continue
+            if escaped:
+                escaped = False
+                chars.append(char)
+                index += 1
+                continue
+            break
+        else:
+            raise DotenvError(f"{where}the quoted value is not terminated; close its {quote}")
+        value = "".join(chars)
+        line += value.count("\n")
+        if quote == '"':
+            value = interpolate(_ESCAPE.sub(_expand_escape, value), lookup, where)
+        env[key] = value
+        pos = index + 1
+
+
+_PLAIN_VALUE = re.compile(r"\A[A-Za-z0-9_./:@%+,=-]*\Z")
+
+
+def dotenv_quote(value) -> str:
+    r"""``value`` written for a ``.env`` so that Docker Compose reads it back unchanged, never interpolating.
+
+        Plain values (letters, digits and ``_ . / : @ % + , = -``) stay as they are. Others go in single quotes,
+        which compose takes literally (``$``, ``#``, ``"``, spaces and backslashes included), unless the value
+        holds a ``'`` or a line break or ends with a backslash (which would escape the closing quote): then in
+        double quotes, a backslash written ``\``, a double quote ``"``, a line break ``
+    ``, a carriage return
+        ``
+    `` and every ``$`` as ``$$``. (Compose releases built on compose-go v1, before 2.2x, mis-read a
+        backslash right before the closing double quote; single quotes are read the same by all of them.)
+        Booleans become ``true``/``false``, numbers their decimal text. A NUL cannot be in an environment.
+    """
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float)):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise ValueError(f"dotenv_quote takes a string, number or boolean, not {type(value).__name__}")
+    if "\x00" in text:
+        raise ValueError("a value for .env cannot contain a NUL character")
+    if _PLAIN_VALUE.match(text):
+        return text
+    if "'" not in text and "\n" not in text and "\r" not in text and not text.endswith("\\"):
+        return f"'{text}'"
+    escaped = (
+        text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "$$").replace("\n", "\\n").replace("\r", "\\r")
+    )
+    return f'"{escaped}"'
 
 
 def normalize_project_name(name: str) -> str:
@@ -134,6 +313,11 @@ def load_project(project_src: str) -> Project:
                 env = parse_env_file(handle.read())
         except OSError as exc:
             raise ProjectError(f"cannot read {env_path}: {exc}; run the module as the user that owns it") from exc
+        except DotenvError as exc:
+            raise ProjectError(
+                f"{env_path} is not a .env Docker Compose can read ({exc}); fix that line (the app role "
+                "writes every value quoted for compose)"
+            ) from None
     with open(compose_file, encoding="utf-8") as handle:
         compose_text = handle.read()
     return Project(

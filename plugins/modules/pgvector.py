@@ -160,7 +160,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._discovery import resolve_service_host
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import (
     PgvectorError,
@@ -170,7 +170,7 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import
     read_facts,
     settings_from_env,
 )
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError, load_project
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
 
 try:
     import psycopg
@@ -183,24 +183,19 @@ except ImportError:
 
 
 def connection_settings(params):
-    discovered = None
-    project_name = None
-    if params["project_src"]:
-        project = load_project(params["project_src"])
-        project_name = project.name
-        discovered = settings_from_env(project.env)
-    settings = merge_settings(
-        discovered,
-        host=params["login_host"],
-        port=params["login_port"],
-        user=params["login_user"],
-        password=params["login_password"],
-        dbname=params["db"],
-        sslmode=params["ssl_mode"],
+    return project_connection(
+        params["project_src"],
+        lambda project: settings_from_env(project.env),
+        lambda discovered: merge_settings(
+            discovered,
+            host=params["login_host"],
+            port=params["login_port"],
+            user=params["login_user"],
+            password=params["login_password"],
+            dbname=params["db"],
+            sslmode=params["ssl_mode"],
+        ),
     )
-    address, note = resolve_service_host(project_name, settings.host)
-    settings.host = address
-    return settings, note
 
 
 def main():

@@ -159,9 +159,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._discovery import resolve_service_host
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError, load_project
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._rate_limit import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_SCAN_COUNT,
@@ -184,31 +184,32 @@ except ImportError:
 
 def connection_settings(module):
     params = module.params
-    discovered = None
-    project_name = None
-    if params["project_src"]:
-        project = load_project(params["project_src"])
-        project_name = project.name
-        discovered = settings_from_env(project.env)
-        if discovered is None and not params["redis_url"] and not params["host"]:
-            raise RedisSettingsError(
-                f"no REDIS_URL in {project.directory}/.env; set redis_url (or host) to say where Redis is"
-            )
-    elif not params["redis_url"] and not params["host"]:
+    explicit_address = bool(params["redis_url"] or params["host"])
+    if not params["project_src"] and not explicit_address:
         raise RedisSettingsError(
             "no Redis to talk to: set project_src (the Chatwoot compose directory) or redis_url/host"
         )
-    settings = merge_settings(
-        discovered,
-        redis_url=params["redis_url"],
-        host=params["host"],
-        port=params["port"],
-        password=params["password"],
-        db=params["db"],
+
+    def from_env(project):
+        discovered = settings_from_env(project.env)
+        if discovered is None and not explicit_address:
+            raise RedisSettingsError(
+                f"no REDIS_URL in {project.directory}/.env; set redis_url (or host) to say where Redis is"
+            )
+        return discovered
+
+    return project_connection(
+        params["project_src"],
+        from_env,
+        lambda discovered: merge_settings(
+            discovered,
+            redis_url=params["redis_url"],
+            host=params["host"],
+            port=params["port"],
+            password=params["password"],
+            db=params["db"],
+        ),
     )
-    address, note = resolve_service_host(project_name, settings.host)
-    settings.host = address
-    return settings, note
 
 
 def main():
