@@ -59,10 +59,22 @@ build() {
   fi
 }
 
+# Every Chatwoot release tag (vX.Y.Z from images.env, in file order).
+chatwoot_releases() {
+  local name
+  while IFS='=' read -r name _; do
+    [[ "$name" == LAB_CHATWOOT_V* ]] && printf '%s\n' "${!name}"
+  done <"$here/images.env"
+}
+
 save_archive() {
-  local images=("$LAB_POSTGRES" "$LAB_REDIS" "$LAB_CHATWOOT" "$LAB_CHATWOOT_NEXT")
+  # Everything a Molecule scenario may deploy: every release tag, its -ce twin and the broken release.
+  # Shared layers are stored once in the archive.
+  local images=("$LAB_POSTGRES" "$LAB_REDIS") tag
+  while read -r tag; do images+=("$tag" "$tag-ce"); done < <(chatwoot_releases)
+  images+=("$LAB_CHATWOOT_BROKEN" "$LAB_CHATWOOT_BROKEN-ce")
   local ids
-  ids=$(docker image inspect --format '{{.Id}}' "${images[@]}" | tr '\n' ' ')
+  ids=$(printf '%s ' "${images[@]}"; docker image inspect --format '{{.Id}}' "${images[@]}" | tr '\n' ' ')
   if [[ -f "$archive" && -f "$archive.ids" && "$(cat "$archive.ids")" == "$ids" ]]; then
     log "$archive: up to date"
     return 0
@@ -71,6 +83,16 @@ save_archive() {
   docker save "${images[@]}" -o "$archive.tmp"
   mv "$archive.tmp" "$archive"
   printf '%s' "$ids" >"$archive.ids"
+}
+
+# One Chatwoot double image per release from the one Dockerfile; only its last layers differ. Also tags
+# vX.Y.Z-ce with the same image ID, as Chatwoot publishes both.
+build_chatwoot() {
+  local tag=$1 broken=$2
+  local version=${tag##*:}
+  build "$tag" "$here/chatwoot-double" --build-arg "BASE=$LAB_BASE_TRIXIE" \
+    --build-arg "CHATWOOT_VERSION=$version" --build-arg "LAB_BROKEN=$broken"
+  docker tag "$tag" "$tag-ce"
 }
 
 main() {
@@ -85,12 +107,9 @@ main() {
   build "$LAB_REDIS" "$here/images/redis" --build-arg "BASE=$LAB_BASE_TRIXIE"
 
   if [[ -f "$here/chatwoot-double/Dockerfile" ]]; then
-    build "$LAB_CHATWOOT" "$here/chatwoot-double" --build-arg "BASE=$LAB_BASE_TRIXIE" \
-      --build-arg CHATWOOT_VERSION=v4.10.1 --build-arg RELEASE=base
-    build "$LAB_CHATWOOT_NEXT" "$here/chatwoot-double" --build-arg "BASE=$LAB_BASE_TRIXIE" \
-      --build-arg CHATWOOT_VERSION=v4.11.0 --build-arg RELEASE=next
-    build "$LAB_CHATWOOT_BROKEN" "$here/chatwoot-double" --build-arg "BASE=$LAB_BASE_TRIXIE" \
-      --build-arg CHATWOOT_VERSION=v4.11.1 --build-arg RELEASE=broken
+    local tag
+    while read -r tag; do build_chatwoot "$tag" 0; done < <(chatwoot_releases)
+    build_chatwoot "$LAB_CHATWOOT_BROKEN" 1
     save_archive
   else
     log "chatwoot double: tests/lab/chatwoot-double/Dockerfile missing, stack archive not written"

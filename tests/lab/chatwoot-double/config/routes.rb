@@ -1,8 +1,13 @@
 Rails.application.routes.draw do
-  get '/health', to: 'health#show'
+  # Liveness, from v4.11.0 only (#13386); before it the path is simply not routed (404).
+  get '/health', to: 'health#show' if Chatwoot.version_at_least?('4.11.0')
   get '/api', to: 'api#index'
   get '/widget', to: 'widgets#index'
   post '/auth/sign_in', to: 'auth#sign_in'
+  # Devise's password reset request (devise_token_auth mounts it at /auth/password).
+  post '/auth/password', to: 'passwords#create'
+  # Sign-up: account + administrator user, gated by ENABLE_ACCOUNT_SIGNUP.
+  post '/api/v1/accounts', to: 'api/v1/accounts#create'
   get '/installation/onboarding', to: 'onboarding#index'
   # Lab-only: lets a test enqueue a Sidekiq job from the web process.
   post '/lab/jobs', to: 'lab_jobs#create'

@@ -3,4 +3,4 @@
 GlobalConfig.clear_cache
 ConfigLoader.new.process
 
-RedisAlfred.set(RedisAlfred::CHATWOOT_INSTALLATION_ONBOARDING, 'true') if Rails.env.production?
+Redis::Alfred.set(Redis::Alfred::CHATWOOT_INSTALLATION_ONBOARDING, 'true') if Rails.env.production?

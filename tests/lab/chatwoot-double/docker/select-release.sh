@@ -1,16 +1,23 @@
 #!/bin/sh
-# Applies the version-specific part of the image: the reported version and the release's extra migrations.
-#   base   -> db/migrate as shipped
-#   next   -> + releases/next/*.rb       (one additive migration)
-#   broken -> + releases/next/*.rb + releases/broken/*.rb (a migration that fails part-way)
+# The version-specific part of the image: the reported version and the release's migrations.
+#   releases/vX.Y.Z/*.rb  are copied in when the image's version is >= X.Y.Z (one folder per release that
+#                         changed the schema), so an upgrade applies exactly the migrations in between;
+#   releases/broken/*.rb  only with LAB_BROKEN=1 (the lab-only broken release; see README.md).
 set -eu
-version=$1
-release=$2
-case "$release" in
-  base) ;;
-  next) cp /app/releases/next/*.rb /app/db/migrate/ ;;
-  broken) cp /app/releases/next/*.rb /app/releases/broken/*.rb /app/db/migrate/ ;;
-  *) echo "unknown RELEASE '$release' (base|next|broken)" >&2; exit 1 ;;
-esac
+version=${1#v}
+broken=${2:-0}
+for dir in /app/releases/v*/; do
+  release=$(basename "$dir")
+  release=${release#v}
+  lowest=$(printf '%s\n%s\n' "$release" "$version" | sort -V | head -n 1)
+  if [ "$lowest" = "$release" ]; then
+    cp "$dir"*.rb /app/db/migrate/
+  fi
+done
+if [ "$broken" = 1 ]; then
+  cp /app/releases/broken/*.rb /app/db/migrate/
+fi
 # Real Chatwoot reports its version without the tag's leading "v" (config/app.yml).
-printf 'shared:\n  version: "%s"\n  release: "%s"\n' "${version#v}" "$release" >/app/config/app.yml
+printf 'shared:\n  version: "%s"\n  lab_broken: %s\n' "$version" "$([ "$broken" = 1 ] && echo true || echo false)" \
+  >/app/config/app.yml
+echo "release $version (broken=$broken): $(ls /app/db/migrate | tr '\n' ' ')"

@@ -1,7 +1,16 @@
-# Same keyword arguments and behaviour as Chatwoot's AccountBuilder (used by the onboarding form):
-# validate the email, refuse an existing user, then create account + user + administrator link in one
-# transaction. Returns [user, account].
+# Chatwoot's AccountBuilder (app/builders/account_builder.rb + Account::SignUpEmailValidationService, read at
+# v4.10.1), rewritten for the double. Same keyword arguments; returns [user, account].
+#   - e-mail rules, in upstream's order: a valid address (valid_email2's rules, see EmailAddressRules), then
+#     not a BLOCKED_EMAIL_DOMAINS domain (installation config, one regexp per line), then not disposable;
+#   - an existing user with exactly that e-mail is refused (User.exists?(email:), not case-folded; the
+#     model's uniqueness check catches other spellings, as Devise's validatable does upstream);
+#   - account, user and administrator membership are created in one transaction; `confirmed: true` confirms
+#     the user the Devise way (which saves it), otherwise Devise mails a confirmation after commit;
+#   - from v4.14.0 the new account starts its onboarding: custom_attributes['onboarding_step'] =
+#     'account_details' (where upstream's dashboard reads it, see Api::V1::AccountsController#update).
 class AccountBuilder
+  include CustomExceptions::Account
+
   def initialize(email:, account_name: nil, confirmed: nil, user: nil, user_full_name: nil, user_password: nil,
                  super_admin: nil, locale: nil)
     @account_name = account_name
@@ -20,7 +29,7 @@ class AccountBuilder
       validate_user
     end
     ActiveRecord::Base.transaction do
-      @account = Account.create!(name: @account_name, locale: @locale || I18n.locale)
+      @account = create_account
       @user = create_and_link_user
     end
     [@user, @account]
@@ -29,17 +38,40 @@ class AccountBuilder
   private
 
   def validate_email
-    return if @email.to_s.match?(URI::MailTo::EMAIL_REGEXP)
+    raise InvalidEmail.new({ valid: false, disposable: nil }) unless EmailAddressRules.valid?(@email)
+    raise InvalidEmail.new({ domain_blocked: true }) if domain_blocked?
+    raise InvalidEmail.new({ valid: true, disposable: true }) if EmailAddressRules.disposable?(@email)
 
-    raise CustomExceptions::Account::InvalidEmail.new(email: @email)
+    true
+  end
+
+  def domain_blocked?
+    domain = @email.to_s.split('@').last&.downcase
+    blocked_domains.any? { |blocked| domain.match?(blocked.downcase) }
+  end
+
+  def blocked_domains
+    domains = GlobalConfigService.load('BLOCKED_EMAIL_DOMAINS', '')
+    return [] if domains.blank?
+
+    domains.split("\n").map(&:strip)
   end
 
   def validate_user
-    raise CustomExceptions::Account::UserExists.new(email: @email) if User.exists?(email: @email.to_s.downcase.strip)
+    raise UserExists.new(email: @email) if User.exists?(email: @email)
+
+    true
+  end
+
+  def create_account
+    attributes = { name: @account_name || '', locale: I18n.locale }
+    attributes[:custom_attributes] = { 'onboarding_step' => 'account_details' } if Chatwoot.version_at_least?('4.14.0')
+    Account.create!(attributes)
   end
 
   def create_and_link_user
-    create_user if @user.nil?
+    raise UserErrors.new(errors: @user.errors) unless @user.present? || create_user
+
     AccountUser.create!(account_id: @account.id, user_id: @user.id, role: AccountUser.roles['administrator'])
     @user
   end

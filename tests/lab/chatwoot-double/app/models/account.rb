@@ -1,4 +1,6 @@
 class Account < ApplicationRecord
+  include Featurable
+
   # Chatwoot stores the locale as an integer index into its language list; en is 0.
   enum :locale, { en: 0, ar: 1, nl: 2, fr: 3, de: 4, el: 5, it: 6, ja: 7, ko: 8, pt: 9, ru: 10, zh: 11, es: 12 },
        prefix: true

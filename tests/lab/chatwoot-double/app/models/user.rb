@@ -1,10 +1,21 @@
 require 'bcrypt'
 
-# Chatwoot's users: Devise (database_authenticatable, confirmable) + devise_token_auth columns.
-# This double keeps the observable parts: bcrypt in encrypted_password, confirmed_at, STI `type`,
-# and the password policy (6-128 chars, upper, lower, digit, special character).
+# Chatwoot's users: Devise (database_authenticatable, recoverable, validatable, confirmable) with the
+# devise_token_auth columns. The double has no Devise (Debian 13 does not package it); it re-implements the
+# observable parts:
+#   - bcrypt (cost 11) in encrypted_password; uid = email; e-mail downcased before validation;
+#   - validatable: e-mail present, /\A[^@\s]+@[^@\s]+\z/, unique; password 6..128 and confirmed, plus
+#     Chatwoot's password content rules (an upper- and a lowercase letter, a digit, a special character);
+#   - confirmable: a new unconfirmed user gets a confirmation_token and, after commit, a confirmation mail
+#     (deliver_later, so Sidekiq sends it); skip_confirmation! marks it confirmed without mail;
+#     skip_confirmation_notification! only suppresses the mail; confirm sets confirmed_at and SAVES the
+#     record without validation (Devise's confirm does save(validate: false)), returning false with an
+#     "already confirmed" error when there is nothing to confirm;
+#   - recoverable: send_reset_password_instructions stores a digested token + sent_at (save without
+#     validation) and mails the instructions through Sidekiq.
 class User < ApplicationRecord
   PASSWORD_LENGTH = 6..128
+  EMAIL_REGEXP = /\A[^@\s]+@[^@\s]+\z/
   PASSWORD_RULES = {
     'must contain at least one uppercase letter' => /[A-Z]/,
     'must contain at least one lowercase letter' => /[a-z]/,
@@ -18,17 +29,20 @@ class User < ApplicationRecord
   has_many :account_users, dependent: :destroy
   has_many :accounts, through: :account_users
 
-  attr_reader :password
+  attr_reader :password, :raw_confirmation_token
   attr_accessor :password_confirmation
 
   before_validation :normalize_email
-  validates :email, presence: true, format: { with: URI::MailTo::EMAIL_REGEXP }, uniqueness: { case_sensitive: false }
+  validates :email, presence: true, format: { with: EMAIL_REGEXP, allow_blank: true }, uniqueness: { allow_blank: true }
   validates :password, presence: true, if: -> { new_record? || !password.nil? }
   validates :password, length: { in: PASSWORD_LENGTH }, confirmation: true, allow_nil: true
   validate :password_complexity
 
+  before_create :generate_confirmation_token, if: :confirmation_required?
+  after_commit :send_on_create_confirmation_instructions, on: :create, if: :send_confirmation_notification?
+
   def self.from_email(email)
-    find_by(email: email.to_s.downcase.strip)
+    find_by(email: email&.downcase)
   end
 
   def password=(value)
@@ -42,15 +56,73 @@ class User < ApplicationRecord
     false
   end
 
-  def confirm
-    self.confirmed_at ||= Time.current
-  end
+  # --- confirmable ---
 
   def confirmed?
-    confirmed_at.present?
+    !!confirmed_at
+  end
+
+  def confirmation_required?
+    !confirmed?
+  end
+
+  def skip_confirmation!
+    self.confirmed_at = Time.now.utc
+  end
+
+  def skip_confirmation_notification!
+    @skip_confirmation_notification = true
+  end
+
+  def confirm(_args = {})
+    if confirmed?
+      errors.add(:email, 'was already confirmed, please try signing in')
+      return false
+    end
+
+    self.confirmed_at = Time.now.utc
+    save(validate: false)
+  end
+
+  def send_confirmation_instructions
+    generate_confirmation_token! unless @raw_confirmation_token
+    send_devise_notification(:confirmation_instructions, @raw_confirmation_token, {})
+  end
+
+  # --- recoverable ---
+
+  def send_reset_password_instructions
+    raw = SecureRandom.urlsafe_base64(15).tr('lIO0', 'sxyz')
+    self.reset_password_token = OpenSSL::HMAC.hexdigest('SHA256', Rails.application.secret_key_base, raw)
+    self.reset_password_sent_at = Time.now.utc
+    save(validate: false)
+    send_devise_notification(:reset_password_instructions, raw, {})
+    raw
+  end
+
+  # Chatwoot sends every Devise mail later, through Sidekiq (User#send_devise_notification).
+  def send_devise_notification(notification, *)
+    Devise::Mailer.send(notification, self, *).deliver_later
   end
 
   private
+
+  def generate_confirmation_token
+    self.confirmation_token = @raw_confirmation_token = SecureRandom.urlsafe_base64(15).tr('lIO0', 'sxyz')
+    self.confirmation_sent_at = Time.now.utc
+  end
+
+  def generate_confirmation_token!
+    generate_confirmation_token && save(validate: false)
+  end
+
+  def send_confirmation_notification?
+    confirmation_required? && !@skip_confirmation_notification && email.present?
+  end
+
+  def send_on_create_confirmation_instructions
+    send_confirmation_instructions
+  end
 
   def normalize_email
     self.email = email.to_s.downcase.strip

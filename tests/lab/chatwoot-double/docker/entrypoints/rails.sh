@@ -1,36 +1,36 @@
 #!/bin/sh
-# Behaves like Chatwoot's docker/entrypoints/rails.sh: clear stale server state, work out where Postgres
-# is (DATABASE_URL wins over POSTGRES_*), wait for it with pg_isready, then exec the command. No migrations.
-set -e
+# The rails service's entrypoint, step for step as Chatwoot's docker/entrypoints/rails.sh (v4.10.1): clear
+# stale server state, work out where Postgres is, wait for it with pg_isready, `bundle install`, wait for
+# `bundle check`, exec the command. No migrations. Compose sets it for rails only; sidekiq has none.
+# Its sharp edges are upstream's too: the pg_isready line is built from unquoted POSTGRES_HOST, POSTGRES_PORT
+# and POSTGRES_USERNAME, so an empty one (e.g. a DATABASE_URL without a port) makes pg_isready fail and this
+# loop wait forever.
 
-# A pid file left by a killed container makes `rails s` refuse to start ("A server is already running").
+set -x
+
 rm -rf /app/tmp/pids/server.pid
 rm -rf /app/tmp/cache/*
 
-if [ -n "${DATABASE_URL:-}" ]; then
-  rest=${DATABASE_URL#*://}
-  rest=${rest%%/*}
-  case "$rest" in
-    *@*) userinfo=${rest%@*}; hostport=${rest##*@} ;;
-    *) userinfo=""; hostport=$rest ;;
-  esac
-  [ -n "$userinfo" ] && POSTGRES_USERNAME=${userinfo%%:*}
-  POSTGRES_HOST=${hostport%%:*}
-  case "$hostport" in
-    *:*) POSTGRES_PORT=${hostport##*:} ;;
-    *) POSTGRES_PORT=5432 ;;
-  esac
-fi
-
-if [ -z "${POSTGRES_HOST:-}" ]; then
-  echo "Missing required environment variable POSTGRES_HOST (or DATABASE_URL)" >&2
-  exit 1
-fi
-
 echo "Waiting for postgres to become ready...."
-until pg_isready -q -h "$POSTGRES_HOST" -p "${POSTGRES_PORT:-5432}" -U "${POSTGRES_USERNAME:-postgres}"; do
-  sleep 1
+
+# DATABASE_URL, when set, wins over POSTGRES_HOST/PORT/USERNAME (printed as an export line and evaluated).
+$(docker/entrypoints/helpers/pg_database_url.rb)
+PG_READY="pg_isready -h $POSTGRES_HOST -p $POSTGRES_PORT -U $POSTGRES_USERNAME"
+
+until $PG_READY
+do
+  sleep 2;
 done
+
 echo "Database ready to accept connections."
+
+bundle install
+
+BUNDLE="bundle check"
+
+until $BUNDLE
+do
+  sleep 2;
+done
 
 exec "$@"

@@ -1,4 +1,4 @@
-# The "broken" release (v4.11.1 in the lab): a migration that does real work and then dies. It runs
+# The lab-only broken release (tag v4.11.1 here): a migration that does real work and then dies. It runs
 # outside a transaction (like Chatwoot's concurrent-index migrations), so its first change stays behind:
 # the database is left between versions, which is what a rollback has to repair from a backup.
 class LabBrokenMigration < ActiveRecord::Migration[7.2]

@@ -1,5 +1,5 @@
-# The "next" release (v4.11.0 in the lab) adds exactly this migration, so an upgrade test can see that
-# db:chatwoot_prepare ran the new image's migrations.
+# From v4.11.0 on (lab): the table every later release adds its marker row to, so an upgrade test can see
+# which releases' migrations db:chatwoot_prepare ran (SELECT version FROM lab_upgrade_markers).
 class CreateLabUpgradeMarkers < ActiveRecord::Migration[7.2]
   def up
     create_table :lab_upgrade_markers do |t|
