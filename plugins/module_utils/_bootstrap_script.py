@@ -14,17 +14,23 @@ What it does, in one database transaction (rolled back in check mode, and on any
    only when no SuperAdmin exists at all, created like the onboarding form does, with
    ``AccountBuilder.new(account_name:, user_full_name:, email:, user_password:, super_admin: true,
    confirmed: true).perform`` for the first account (or the same steps on that account when it exists already).
+   Users are Devise ``confirmable``: where this script confirms a user itself it calls ``skip_confirmation!``,
+   which only sets ``confirmed_at`` (no mail) and leaves saving, with validations, to the ``save!`` after it.
+   It never calls ``confirm``, which in Devise saves the record at once WITHOUT validations (a new user would
+   be inserted half-checked) and fails on a user that is already confirmed.
 2. accounts by name (the oldest one wins when names repeat): created when missing; the super admin is made an
    administrator of each.
 3. web widget inboxes by (account, name): Channel::WebWidget + Inbox created when missing, website_url,
    widget_color, welcome_title and welcome_tagline updated when they differ; their website_token is returned.
-4. installation configs through the InstallationConfig model (which clears the GlobalConfig cache), written
-   only when the value differs.
+4. installation configs through the InstallationConfig model (which clears the GlobalConfig cache). Each
+   arrives as ``{"value": <what to write>, "same": [<stored values that mean the same>]}`` (built by
+   ``_chatwoot_rules.config_value_equivalents``: booleans are written as the strings the super admin UI
+   stores, a stored ``"40"`` is the same as ``40``); a row is written only when its value is none of them.
 
 After the commit, the onboarding flag ``alfred:CHATWOOT_INSTALLATION_ONBOARDING`` is deleted through
-``Redis::Alfred`` (as Chatwoot's onboarding controller does) when asked and when a super admin exists; in check
-mode it is only reported. Change descriptions name records, never values (installation config values and
-passwords may be secret).
+``::Redis::Alfred`` (``Redis::Alfred.delete(Redis::Alfred::CHATWOOT_INSTALLATION_ONBOARDING)``, as Chatwoot's
+onboarding controller does) when asked and when a super admin exists; in check mode it is only reported.
+Change descriptions name records, never values (installation config values and passwords may be secret).
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ created = {}
 canonical = ->(value) { JSON.parse(JSON.generate([value]))[0] }
 find_account = ->(name) { Account.where(name: name).order(:id).first }
 record_id = ->(record) { check_mode && created[record] ? nil : record.id }
+# Devise confirmable: confirmed_at only, no mail; the caller's save! runs the validations. (Never `confirm`:
+# it saves at once with validate: false.)
+mark_confirmed = ->(user) { user.skip_confirmation! }
 
 ActiveRecord::Base.transaction do
   admin = nil
@@ -76,11 +85,7 @@ ActiveRecord::Base.transaction do
         admin = User.new(email: email, password: spec["password"], password_confirmation: spec["password"],
                          name: spec["name"])
         admin.type = "SuperAdmin"
-        if admin.respond_to?(:skip_confirmation!)
-          admin.skip_confirmation!
-        else
-          admin.confirm
-        end
+        mark_confirmed.call(admin)
         admin.save!
         AccountUser.create!(account_id: first_account.id, user_id: admin.id,
                             role: AccountUser.roles["administrator"])
@@ -98,11 +103,7 @@ ActiveRecord::Base.transaction do
         updated << "name"
       end
       unless admin.confirmed?
-        if admin.respond_to?(:skip_confirmation!)
-          admin.skip_confirmation!
-        else
-          admin.confirm
-        end
+        mark_confirmed.call(admin)
         updated << "confirmation"
       end
       if spec["update_password"] == "always" && !admin.valid_password?(spec["password"])
@@ -177,14 +178,14 @@ ActiveRecord::Base.transaction do
     }
   end
 
-  params["installation_configs"].each do |name, value|
+  params["installation_configs"].each do |name, wanted|
     config = InstallationConfig.find_by(name: name)
     if config.nil?
-      InstallationConfig.create!(name: name, value: value)
+      InstallationConfig.create!(name: name, value: wanted["value"])
       changes << "create installation config #{name}"
       out["installation_configs"] << name
-    elsif canonical.call(config.value) != canonical.call(value)
-      config.value = value
+    elsif !wanted["same"].include?(canonical.call(config.value))
+      config.value = wanted["value"]
       config.save!
       changes << "set installation config #{name}"
       out["installation_configs"] << name
@@ -195,24 +196,13 @@ end
 if params["clear_onboarding"]
   # After the commit: a Redis failure here must not hide that the database work is done.
   begin
-    alfred = if defined?(::Redis::Alfred) && ::Redis::Alfred.respond_to?(:delete)
-               ::Redis::Alfred
-             elsif defined?(::RedisAlfred)
-               ::RedisAlfred
-             end
-    key = alfred ? alfred::CHATWOOT_INSTALLATION_ONBOARDING : "CHATWOOT_INSTALLATION_ONBOARDING"
-    raw = nil
-    flag = if alfred
-             alfred.get(key)
-           else
-             raw = ::Redis.new(url: ENV.fetch("REDIS_URL"), password: ENV["REDIS_PASSWORD"].presence)
-             raw.get("alfred:#{key}")
-           end
-    if flag.present?
+    alfred = ::Redis::Alfred
+    key = ::Redis::Alfred::CHATWOOT_INSTALLATION_ONBOARDING
+    if alfred.get(key).present?
       if SuperAdmin.exists?
         changes << "clear the onboarding flag (alfred:#{key})"
         unless check_mode
-          alfred ? alfred.delete(key) : raw.del("alfred:#{key}")
+          alfred.delete(key)
           out["onboarding_cleared"] = true
         end
       else
@@ -223,8 +213,6 @@ if params["clear_onboarding"]
   rescue StandardError => e
     SelfhostRunner.warn("could not check or clear the onboarding flag in Redis (#{e.class}: #{e.message}); " \
                         "the rest is done, run the module again once Redis answers")
-  ensure
-    raw&.close
   end
 end
 

@@ -18,7 +18,8 @@ description:
   - named accounts (created when missing; the super admin becomes an administrator of each);
   - website (web widget) inboxes, identified by account and name, returning their C(website_token);
   - installation configs (such as C(INSTALLATION_NAME) or C(ENABLE_ACCOUNT_SIGNUP)), written through the
-    C(InstallationConfig) model only when the value differs;
+    C(InstallationConfig) model only when the stored value means something else (booleans are written as the
+    strings C("true")/C("false"), as the super admin UI stores them);
   - and, afterwards, clears the first-run onboarding flag (Redis key C(alfred:CHATWOOT_INSTALLATION_ONBOARDING)),
     so the public onboarding page no longer offers to create an administrator.
   - The e-mail address and password are checked against Chatwoot's rules before any container is contacted.
@@ -131,7 +132,12 @@ options:
   installation_configs:
     description:
       - Installation configs to set, name to value (for example C(INSTALLATION_NAME), C(ENABLE_ACCOUNT_SIGNUP)).
-      - Values keep their YAML type; V(false) and V("false") are different values to Chatwoot.
+      - Booleans are written as the strings V("true") and V("false"), which is what the super admin UI stores
+        and what closes sign-up on every release (before Chatwoot 4.12.0 only the STRING V("false") blocks
+        C(ENABLE_ACCOUNT_SIGNUP); a boolean V(false), which Chatwoot itself seeds, leaves sign-up OPEN). A
+        stored boolean is therefore rewritten as the string.
+      - A stored value meaning the same as the wanted one is left alone and reports no change: the string
+        V("false") for V(false), V("40") for V(40) and the other way round. Other values are written as given.
     type: dict
     default: {}
   clear_onboarding:
@@ -163,7 +169,7 @@ EXAMPLES = r"""
         website_url: https://www.example.com
     installation_configs:
       INSTALLATION_NAME: Example Support
-      ENABLE_ACCOUNT_SIGNUP: false
+      ENABLE_ACCOUNT_SIGNUP: false  # written as the string "false": closed on every release
   register: chatwoot_bootstrap
 
 - name: Show the widget token for the website snippet

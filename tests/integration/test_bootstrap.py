@@ -7,7 +7,9 @@ the onboarding flag with redis-cli in its redis container, passwords with a plai
 from __future__ import annotations
 
 import pytest
+import requests
 from ansible_runner import run_module
+from selfhost_chatwoot_stack import LAB_IMAGES
 
 pytestmark = pytest.mark.lab
 
@@ -132,7 +134,8 @@ def test_bootstrap_check_apply_idempotent(chatwoot_stack, project_src):
     )
     assert not onboarding_flag(stack)
     assert installation_config(stack, "INSTALLATION_NAME") == '"Example Support Desk"'
-    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == "false"
+    # the string, as the super admin UI stores it: a boolean false would leave sign-up open before v4.12
+    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == '"false"'
     assert password_matches(stack, "ada@example.com", PASSWORD)
 
     # 3. idempotent check, 4. idempotent apply: nothing to do, same ids and the same website_token.
@@ -222,7 +225,7 @@ def test_updates_password_accounts_inboxes_and_configs(chatwoot_stack, project_s
     assert [inbox["created"] for inbox in result["inboxes"]] == [False, True]
     assert counts(stack) == {"users": 1, "accounts": 2, "account_users": 2, "inboxes": 2, "channel_web_widgets": 2}
     assert sql(stack, "SELECT widget_color FROM channel_web_widgets ORDER BY id LIMIT 1") == "#000000"
-    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == "true"
+    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == '"true"'
     assert ok(run_module("bootstrap", more))["changed"] is False
 
 
@@ -315,3 +318,63 @@ def test_without_super_admin_the_onboarding_flag_is_kept(chatwoot_stack, project
     assert counts(stack)["accounts"] == 1
     assert sql(stack, "SELECT role FROM account_users") == "1"
     assert not onboarding_flag(stack)
+
+
+def sign_up(stack) -> int:
+    """An anonymous POST /api/v1/accounts, as the public sign-up form sends it; the HTTP status."""
+    response = requests.post(
+        f"{stack.base_url}/api/v1/accounts",
+        json={
+            "account_name": "Intruder Inc",
+            "user_full_name": "Eve",
+            "email": "eve@intruder.example.com",
+            "password": "Intrud3r-Pass!",
+        },
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=30,
+    )
+    return response.status_code
+
+
+def set_installation_config(stack, name: str, ruby_value: str) -> None:
+    stack.runner(f'c = InstallationConfig.find_by(name: "{name}"); c.value = {ruby_value}; c.save!')
+
+
+@pytest.mark.parametrize(
+    ("image_variable", "open_before"),
+    [("LAB_CHATWOOT_V4_10_1", True), ("LAB_CHATWOOT_NEWEST", False)],
+    ids=["v4.10.1", "newest"],
+)
+def test_signup_is_closed_on_every_release(start_chatwoot, tmp_path, image_variable, open_before):
+    """Chatwoot seeds ENABLE_ACCOUNT_SIGNUP as a boolean false, which leaves sign-up OPEN before v4.12; the
+    module writes the string "false", which closes it on every release, and then has nothing more to do."""
+    if image_variable not in LAB_IMAGES:
+        pytest.skip(f"{image_variable} is not in tests/lab/images.env")
+    stack = start_chatwoot(image=LAB_IMAGES[image_variable])
+    project_src = write_project(tmp_path / "chatwoot", stack)
+    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == "false"  # the seed: a boolean
+    assert (sign_up(stack) != 404) is open_before
+
+    args = bootstrap_args(project_src, installation_configs={"ENABLE_ACCOUNT_SIGNUP": False})
+    first = ok(run_module("bootstrap", args))
+    assert "set installation config ENABLE_ACCOUNT_SIGNUP" in first["changes"]
+    assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == '"false"'
+    assert sign_up(stack) == 404
+    again = ok(run_module("bootstrap", args))
+    assert again["changed"] is False and again["installation_configs"] == []
+
+    # Stored values with the same meaning as the wanted ones are never rewritten: the UI's string "false"
+    # for false, "40" for 40 and 40 for "40".
+    set_installation_config(stack, "MAXIMUM_FILE_UPLOAD_SIZE", '"40"')
+    same = bootstrap_args(
+        project_src, installation_configs={"ENABLE_ACCOUNT_SIGNUP": "false", "MAXIMUM_FILE_UPLOAD_SIZE": 40}
+    )
+    for check_mode in (True, False):
+        result = ok(run_module("bootstrap", same, check=check_mode))
+        assert result["changed"] is False and result["installation_configs"] == [], result["changes"]
+    assert installation_config(stack, "MAXIMUM_FILE_UPLOAD_SIZE") == '"40"'
+    set_installation_config(stack, "MAXIMUM_FILE_UPLOAD_SIZE", "40")
+    text = bootstrap_args(project_src, installation_configs={"MAXIMUM_FILE_UPLOAD_SIZE": "40"})
+    assert ok(run_module("bootstrap", text))["changed"] is False
+    assert installation_config(stack, "MAXIMUM_FILE_UPLOAD_SIZE") == "40"
+    assert sign_up(stack) == 404

@@ -188,7 +188,10 @@ def test_full_options_are_normalised_for_the_script():
                 "welcome_title": "Hi",
             },
         ],
-        "installation_configs": {"INSTALLATION_NAME": "Example", "ENABLE_ACCOUNT_SIGNUP": False},
+        "installation_configs": {
+            "INSTALLATION_NAME": {"value": "Example", "same": ["Example"]},
+            "ENABLE_ACCOUNT_SIGNUP": {"value": "false", "same": ["false"]},
+        },
         "clear_onboarding": True,
     }
 
@@ -267,7 +270,138 @@ def test_installation_config_names_must_look_like_chatwoots(name):
         normalize(configs={name: "x"})
 
 
+# ------------------------------------------------------------------------------------------ installation configs
+
+
+@pytest.mark.parametrize(
+    ("wanted", "written", "same"),
+    [
+        (False, "false", ["false"]),  # a boolean false leaves sign-up open before v4.12: write the string
+        (True, "true", ["true"]),
+        ("false", "false", ["false"]),
+        (40, 40, [40, "40"]),
+        ("40", "40", ["40", 40]),
+        ("040", "040", ["040"]),
+        (1.5, 1.5, [1.5, "1.5"]),
+        (2.0, 2.0, [2.0, "2.0", 2, "2"]),
+        ("Example", "Example", ["Example"]),
+        (None, None, [None]),
+        (["a"], ["a"], [["a"]]),
+    ],
+)
+def test_config_values_are_written_as_the_ui_stores_them(wanted, written, same):
+    assert rules.config_value_for_write(wanted) == written
+    assert rules.config_value_equivalents(wanted) == same
+
+
+def test_a_stored_boolean_is_not_the_same_as_the_string_that_closes_signup():
+    assert False not in rules.config_value_equivalents(False)
+    assert False not in rules.config_value_equivalents("false")
+    assert True not in rules.config_value_equivalents(True)
+
+
+def test_normalized_configs_carry_what_to_write_and_what_counts_as_the_same():
+    params = normalize(configs={"ENABLE_ACCOUNT_SIGNUP": False, "MAXIMUM_FILE_UPLOAD_SIZE": 40})
+    assert params["installation_configs"] == {
+        "ENABLE_ACCOUNT_SIGNUP": {"value": "false", "same": ["false"]},
+        "MAXIMUM_FILE_UPLOAD_SIZE": {"value": 40, "same": [40, "40"]},
+    }
+
+
+# ------------------------------------------------------------------------------------------ inbox names
+
+
+@pytest.mark.parametrize("name", ["Website", "Support @ Example", "a/b <c> \\ d", "-x-", "Ünïcode ✓", "x" * 500])
+def test_inbox_names_are_free_text_on_supported_releases(name):
+    for version in ("v4.10.1", "v4.16.2", None):
+        assert rules.inbox_name_problem(name, version) is None
+
+
+@pytest.mark.parametrize("name", ["", "   ", None])
+def test_inbox_names_must_not_be_blank(name):
+    assert "is empty" in rules.inbox_name_problem(name, "v4.10.1")
+
+
+def test_the_old_inbox_name_format_rule_before_4_3():
+    assert rules.inbox_name_problem("Website", "v4.2.0") is None
+    for name in ("a/b", "x@y", "-x", "x-"):
+        assert "before v4.3.0" in rules.inbox_name_problem(name, "v4.2.0")
+
+
+def test_blank_inbox_names_are_refused_by_the_module_options_too():
+    with pytest.raises(rules.ValidationError, match=r"inboxes\[0\]\.name is empty"):
+        normalize(accounts=["S"], inboxes=[{"account": "S", "name": " ", "website_url": "https://e.com"}])
+
+
+# ------------------------------------------------------------------------------------------ the app role's check
+
+
+GOOD_INBOX = {"name": "Website", "website_url": "https://www.example.com"}
+
+
+def test_good_input_has_no_problems():
+    assert rules.input_problems("Admin@Example.com", GOOD_PASSWORD, [GOOD_INBOX], "v4.10.1") == []
+    assert rules.input_problems("admin@example.com", "", [], "v4.16.2-ce") == []  # '' = generated password
+    assert rules.input_problems("admin@example.com", None, None, None) == []
+
+
+def test_every_problem_is_listed_with_its_fix_and_never_the_password():
+    secret = "weakpass"
+    problems = rules.input_problems(
+        "admin@localhost",
+        secret,
+        [
+            GOOD_INBOX,
+            {"name": "Website", "website_url": "https://shop.example.com"},
+            {"name": " ", "website_url": "example.com", "widget_color": "blue"},
+            "not a dict",
+        ],
+        "v4.10.1",
+    )
+    text = "\n".join(problems)
+    assert len(problems) == 7, problems
+    assert "the super admin e-mail 'admin@localhost' is not an address" in problems[0] and "dot" in problems[0]
+    assert "the super admin password does not meet Chatwoot's password policy" in problems[1]
+    assert "no uppercase" in problems[1] and "no digit" in problems[1]
+    assert "inbox 2 ('Website') has the same name as inbox 1" in text
+    assert "the name of inbox 3 is empty" in text
+    assert "the website_url of inbox 3 ('example.com') is not an http(s) URL" in text
+    assert "the widget_color of inbox 3 ('blue') is not a CSS hex colour" in text
+    assert "inbox 4 is not a dict" in text
+    assert secret not in text
+
+
+@pytest.mark.parametrize("email", ["", None, "  "])
+def test_an_empty_admin_email_is_a_problem(email):
+    assert rules.input_problems(email, "", [], "v4.10.1") == [
+        "the super admin e-mail is empty; set the address the first super admin signs in with"
+    ]
+
+
+def test_an_unknown_version_is_named():
+    problems = rules.input_problems("admin@example.com", "", [GOOD_INBOX], "latest")
+    assert len(problems) == 1 and "cannot check the input against Chatwoot 'latest'" in problems[0]
+
+
+def test_the_filter_plugin():
+    from ansible_collections.selfhost.chatwoot.plugins.filter.chatwoot_rules import FilterModule
+
+    check = FilterModule().filters()["chatwoot_input_problems"]
+    assert check("admin@example.com", "", [GOOD_INBOX], "v4.10.1") == []
+    assert check("admin@example.com", "", [GOOD_INBOX]) == []
+    assert len(check("admin@localhost", "short", [{"name": ""}], "v4.12.1")) == 4
+
+
 # ------------------------------------------------------------------------------------------ script contract
+
+
+def test_the_script_confirms_users_without_devise_confirm_and_uses_redis_alfred():
+    # Devise's confirm saves at once without validations; skip_confirmation! only marks the user confirmed.
+    assert re.search(r"\.confirm(?![\w?!])", BOOTSTRAP_RUBY) is None
+    assert BOOTSTRAP_RUBY.count("mark_confirmed.call(admin)") == 2
+    assert "RedisAlfred" not in BOOTSTRAP_RUBY.replace("Redis::Alfred", "")
+    assert "::Redis::Alfred::CHATWOOT_INSTALLATION_ONBOARDING" in BOOTSTRAP_RUBY
+    assert 'wanted["same"].include?' in BOOTSTRAP_RUBY
 
 
 def test_the_ruby_script_reads_every_normalised_option_and_returns_every_documented_key():
