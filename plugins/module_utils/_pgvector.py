@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, unquote, urlsplit
 
 EXTENSION = "vector"
+# Names under which some managed PostgreSQL services list pgvector instead (Yandex Cloud: chatwoot/chatwoot#13511).
+# Chatwoot's migrations enable "vector", so such a server cannot run Chatwoot until it offers that name.
+OTHER_NAMES = ("pgvector",)
 _VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]*$")
 # Tables, partitioned tables, materialized views and foreign tables: places a vector column holds data.
 VECTOR_COLUMNS_SQL = """
@@ -57,6 +60,8 @@ class ExtensionFacts:
     # (source, target) pairs for which pg_extension_update_paths() returns a path
     update_paths: set = field(default_factory=set)
     vector_columns: list = field(default_factory=list)
+    # (name, default_version, installed_version) of pgvector listed under another name (OTHER_NAMES)
+    other_names: list = field(default_factory=list)
 
     @property
     def available(self) -> bool:
@@ -75,6 +80,21 @@ def not_available_message(facts: ExtensionFacts, where: str) -> str:
     return (
         f"the PostgreSQL {facts.server_major} server at {where} has no pgvector: 'vector' is not in "
         f"pg_available_extensions (Chatwoot 4 needs it). Fix: {pgvector_image_hint(facts.server_major)}"
+    )
+
+
+def other_name_message(facts: ExtensionFacts, where: str) -> str:
+    listed = ", ".join(
+        f"'{name}' (default version {default or '?'}, " + (f"installed {installed})" if installed else "not installed)")
+        for name, default, installed in facts.other_names
+    )
+    names = " / ".join(f"'{name}'" for name, _default, _installed in facts.other_names)
+    return (
+        f"the PostgreSQL {facts.server_major} server at {where} lists pgvector as {listed} in "
+        f"pg_available_extensions, but not as 'vector', the name pgvector itself uses and the one Chatwoot's "
+        f"migrations enable (CREATE EXTENSION vector), so Chatwoot cannot migrate there. Fix: have the provider "
+        f"offer the extension as 'vector' (some managed services list it as {names}, chatwoot/chatwoot#13511), "
+        f"or {pgvector_image_hint(facts.server_major)}"
     )
 
 
@@ -126,6 +146,8 @@ def plan(facts: ExtensionFacts, state: str, version: str | None = None, cascade:
         return [f"DROP EXTENSION {EXTENSION}" + (" CASCADE" if cascade else "")]
 
     if not facts.available and facts.installed_version is None:
+        if facts.other_names:
+            raise PgvectorError(other_name_message(facts, where))
         raise PgvectorError(not_available_message(facts, where))
 
     if state == "present" and version is None:
@@ -240,8 +262,15 @@ def merge_settings(discovered: PgSettings | None, **explicit) -> PgSettings:
 # --- reading the server ----------------------------------------------------------------------------------
 
 
+OTHER_NAMES_SQL = (
+    "SELECT name, default_version, installed_version FROM pg_available_extensions WHERE name IN ("
+    + ", ".join(quote_literal(name) for name in OTHER_NAMES)
+    + ") ORDER BY name"
+)
+
+
 def read_facts(conn) -> ExtensionFacts:
-    """Everything ``plan`` needs, from a psycopg connection."""
+    """Everything ``plan`` needs, from a psycopg or psycopg2 connection (see _pg_driver)."""
     with conn.cursor() as cur:
         cur.execute("SELECT current_setting('server_version'), current_setting('server_version_num')::int")
         server_version, version_num = cur.fetchone()
@@ -260,6 +289,10 @@ def read_facts(conn) -> ExtensionFacts:
         if installed is not None:
             cur.execute(VECTOR_COLUMNS_SQL, (EXTENSION,))
             columns = [f"{r[0]}.{r[1]}.{r[2]} ({r[3]})" for r in cur.fetchall()]
+        others = []
+        if default is None and installed is None:
+            cur.execute(OTHER_NAMES_SQL)
+            others = [(r[0], r[1], r[2]) for r in cur.fetchall()]
     return ExtensionFacts(
         server_version=server_version,
         server_major=version_num // 10000,
@@ -268,4 +301,5 @@ def read_facts(conn) -> ExtensionFacts:
         available_versions=available,
         update_paths=paths,
         vector_columns=columns,
+        other_names=others,
     )

@@ -13,8 +13,10 @@ description:
     latest version the server offers, or at a given version, in a database.
   - Updates with C(ALTER EXTENSION vector UPDATE TO) only after checking that
     C(pg_extension_update_paths('vector')) offers a path from the installed version.
-  - When the server has no pgvector at all, fails naming the fix, a pgvector-enabled image of the SAME
-    PostgreSQL major version (for example C(pgvector/pgvector:pg17)).
+  - When the server has no pgvector at all, fails before any change, naming the fix, a pgvector-enabled
+    image of the SAME PostgreSQL major version (for example C(pgvector/pgvector:pg17)).
+  - When the server lists pgvector under another name (C(pgvector) instead of C(vector), as some managed
+    PostgreSQL services do), fails before any change naming both: Chatwoot's migrations need C(vector).
   - Refuses O(state=absent) while columns of the extension's types exist, unless O(cascade=true).
   - Connection settings are discovered from O(project_src) (C(DATABASE_URL), else C(POSTGRES_HOST),
     C(POSTGRES_PORT), C(POSTGRES_USERNAME), C(POSTGRES_PASSWORD), C(POSTGRES_DATABASE) in its C(.env); when the
@@ -22,7 +24,8 @@ description:
 author:
   - selfhost.chatwoot contributors (@selfhost)
 requirements:
-  - psycopg (psycopg 3)
+  - psycopg (psycopg 3), or else psycopg2 (tried in that order, as community.postgresql does; Ubuntu 22.04
+    packages only psycopg2 as C(python3-psycopg2))
   - docker (the Docker SDK for Python), only to find the postgres service container from O(project_src)
 options:
   project_src:
@@ -162,6 +165,11 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._pg_driver import (
+    INSTALL_HINT,
+    REQUIREMENT,
+    load_driver,
+)
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import (
     PgvectorError,
     expected_installed,
@@ -172,14 +180,7 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import
 )
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
 
-try:
-    import psycopg
-
-    HAS_PSYCOPG = True
-    PSYCOPG_IMPORT_ERROR = None
-except ImportError:
-    HAS_PSYCOPG = False
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+DRIVER, DRIVER_IMPORT_ERROR = load_driver()
 
 
 def connection_settings(params):
@@ -216,8 +217,9 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not HAS_PSYCOPG:
-        module.fail_json(msg=missing_required_lib("psycopg"), exception=PSYCOPG_IMPORT_ERROR)
+    if DRIVER is None:
+        module.fail_json(msg=f"{missing_required_lib(REQUIREMENT)} ({INSTALL_HINT})", exception=DRIVER_IMPORT_ERROR)
+    database_error = DRIVER.Error
     params = module.params
     result = dict(changed=False, queries=[])
 
@@ -241,8 +243,8 @@ def main():
     if params["ca_cert"]:
         connect_args["sslrootcert"] = params["ca_cert"]
     try:
-        conn = psycopg.connect(**{k: v for k, v in connect_args.items() if v is not None})
-    except psycopg.Error as exc:
+        conn = DRIVER.connect(**connect_args)
+    except database_error as exc:
         hint = f" ({note})" if note else ""
         module.fail_json(
             msg=f"cannot connect to PostgreSQL at {where}{hint}: {str(exc).strip()}; check login_host, login_port, "
@@ -275,7 +277,7 @@ def main():
                 for query in queries:
                     try:
                         cur.execute(query)
-                    except psycopg.Error as exc:
+                    except database_error as exc:
                         conn.rollback()
                         result.update(changed=False, queries=[])
                         module.fail_json(
@@ -285,7 +287,7 @@ def main():
                         )
             conn.commit()
             result["installed_version"] = read_facts(conn).installed_version
-    except psycopg.Error as exc:
+    except database_error as exc:
         module.fail_json(
             msg=f"reading extension state on {where} failed: {str(exc).strip()}",
             exception=traceback.format_exc(),

@@ -169,3 +169,60 @@ def test_discovery_from_project_src(start_chatwoot, tmp_path):
     # explicit options win over .env
     wrong = run_module("pgvector", {"project_src": str(project), "login_password": "nope"})
     assert wrong["failed"] and "password authentication failed" in wrong["msg"]
+
+
+def list_extension_as(pg, name: str, version: str = "0.8.0") -> None:
+    """Make the server list pgvector's control file under another name, as some managed services do."""
+    script = (
+        'dir=$(dirname "$(find /usr -name plpgsql.control | head -n1)") && '
+        f"printf \"comment = 'pgvector under another name'\\ndefault_version = '{version}'\\nrelocatable = true\\n\" "
+        f'> "$dir/{name}.control"'
+    )
+    code, output = pg.container.exec_run(["sh", "-c", script], user="root")
+    assert code == 0, output.decode(errors="replace")
+
+
+@pytest.mark.lab
+def test_pgvector_listed_under_another_name_is_named_before_any_change(pg_without_pgvector):
+    pg = pg_without_pgvector
+    list_extension_as(pg, "pgvector")
+    with psycopg.connect(pg.dsn()) as conn:
+        listed = conn.execute("SELECT name FROM pg_available_extensions WHERE name LIKE '%vector%'").fetchall()
+    assert listed == [("pgvector",)]
+    for check in (True, False):
+        for state in ("present", "latest"):
+            result = run_module("pgvector", login(pg, state=state), check=check)
+            assert result["failed"] and result["queries"] == [] and result["changed"] is False
+            assert "lists pgvector as 'pgvector' (default version 0.8.0, not installed)" in result["msg"]
+            assert "not as 'vector'" in result["msg"] and "offer the extension as 'vector'" in result["msg"]
+            assert "pgvector/pgvector:pg17" in result["msg"]
+    assert installed(pg) is None
+
+
+def hide(tmp_path, *names) -> dict:
+    """extra_env that makes `import <name>` fail in the module's Python, as on a host without that library."""
+    stubs = tmp_path / "hidden-libraries"
+    for name in names:
+        (stubs / name).mkdir(parents=True, exist_ok=True)
+        (stubs / name / "__init__.py").write_text(f"raise ImportError('{name} is hidden by the test')\n")
+    return {"PYTHONPATH": str(stubs)}
+
+
+@pytest.mark.lab
+def test_psycopg2_when_psycopg_3_is_missing(pg, tmp_path):
+    """Ubuntu 22.04 packages only psycopg2: the module falls back to it, with the same results."""
+    pytest.importorskip("psycopg2", reason="psycopg2-binary is in tests/requirements.txt")
+    env = hide(tmp_path, "psycopg")
+    check = ok(run_module("pgvector", login(pg), check=True, extra_env=env))
+    assert check["changed"] is True and check["queries"] == ["CREATE EXTENSION vector"] and installed(pg) is None
+    apply = ok(run_module("pgvector", login(pg), extra_env=env))
+    assert apply["changed"] is True and installed(pg) == apply["installed_version"] == apply["default_version"]
+    again = ok(run_module("pgvector", login(pg), extra_env=env))
+    assert again["changed"] is False
+    wrong = run_module("pgvector", login(pg, login_password="wrong-password"), extra_env=env)
+    assert wrong["failed"] and "password authentication failed" in wrong["msg"]
+    assert "wrong-password" not in str(wrong)
+
+    neither = run_module("pgvector", login(pg), extra_env=hide(tmp_path, "psycopg", "psycopg2"))
+    assert neither["failed"] and "psycopg (psycopg 3) or psycopg2" in neither["msg"]
+    assert "python3-psycopg2 (Ubuntu 22.04)" in neither["msg"]

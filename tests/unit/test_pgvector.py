@@ -88,6 +88,28 @@ def test_no_pgvector_names_the_same_major_image():
     assert pv.plan(bare, "absent") == []
 
 
+def test_pgvector_under_another_name_is_named_with_the_fix():
+    # Some managed services (chatwoot/chatwoot#13511) list the extension as "pgvector", not "vector".
+    renamed = facts(default=None, versions=[], paths=set())
+    renamed.other_names = [("pgvector", "0.8.0", "0.8.0")]
+    for state, version in (("present", None), ("latest", None), ("present", "0.8.0")):
+        with pytest.raises(pv.PgvectorError) as err:
+            pv.plan(renamed, state, version, where="db.example.net:6432/chatwoot as cw")
+        message = str(err.value)
+        assert "'pgvector' (default version 0.8.0, installed 0.8.0)" in message
+        assert "not as 'vector'" in message and "CREATE EXTENSION vector" in message
+        assert "offer the extension as 'vector'" in message and "#13511" in message
+        assert "pgvector/pgvector:pg17" in message and "db.example.net:6432/chatwoot" in message
+    renamed.other_names = [("pgvector", "0.7.0", None)]
+    with pytest.raises(pv.PgvectorError, match=r"'pgvector' \(default version 0.7.0, not installed\)"):
+        pv.plan(renamed, "present")
+    assert pv.plan(renamed, "absent") == []
+
+
+def test_other_names_query_is_constant_sql():
+    assert pv.OTHER_NAMES_SQL.endswith("WHERE name IN ('pgvector') ORDER BY name")
+
+
 def test_absent_refuses_while_vector_columns_exist():
     cols = ["public.article_embeddings.embedding (vector(1536))"]
     with pytest.raises(pv.PgvectorError, match=r"1 column\(s\).*article_embeddings.*cascade: true"):
