@@ -25,6 +25,14 @@ def chatwoot_at_least(tag, since):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def chatwoot_next_stepping_stone(tag):
+    """The release an upgrade from ``tag`` should go to next (docs/compatibility.md, "Stepping stones")."""
+    try:
+        return _releases.next_stepping_stone(tag)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 def chatwoot_version_problems(tag, allow_unsupported=False):
     """Why ``tag`` cannot be deployed: a list of messages, empty when it can."""
     return _releases.version_problems(tag, bool(allow_unsupported))
@@ -45,6 +53,7 @@ class FilterModule:
         return {
             "chatwoot_version": chatwoot_version,
             "chatwoot_at_least": chatwoot_at_least,
+            "chatwoot_next_stepping_stone": chatwoot_next_stepping_stone,
             "chatwoot_version_problems": chatwoot_version_problems,
             "chatwoot_downgrade_problem": chatwoot_downgrade_problem,
             "chatwoot_schema_downgrade_problem": chatwoot_schema_downgrade_problem,

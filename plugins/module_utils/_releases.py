@@ -12,9 +12,21 @@ from __future__ import annotations
 import re
 
 # Oldest and newest supported release (inclusive). The newest is the default pin of the app role.
+# v4.17.0 and v4.18.0 exist upstream, but their code could not be read (docs/compatibility.md), so they are
+# not claimed.
 SUPPORTED_MIN = (4, 10, 0)
-SUPPORTED_MAX_MINOR = (4, 18)
-NEWEST = "v4.18.0"
+SUPPORTED_MAX_MINOR = (4, 16)
+NEWEST = "v4.16.2"
+# The path an upgrade takes from the oldest supported release to the newest: at most two minors per step,
+# each the newest patch of its minor (docs/compatibility.md, "Stepping stones").
+STEPPING_STONES = ("v4.10.1", "v4.12.1", "v4.14.2", NEWEST)
+# Tags upstream fixed within days; refused like unsupported ones (docs/compatibility.md, "Known bad tags").
+KNOWN_BAD = {
+    (4, 14, 0): "no way to allow private-network webhooks (fixed in v4.14.1); empty message history reported "
+    "(chatwoot/chatwoot#14541)",
+    (4, 15, 0): "reverted the same day by v4.15.1",
+    (4, 16, 0): "token-authenticated agent_bots, labels and Captain APIs answer 500 (fixed in v4.16.1, #15088)",
+}
 # The override a person who knows what they are doing sets to deploy a release outside that range.
 OVERRIDE_VARIABLE = "app_allow_unsupported_version"
 
@@ -58,6 +70,15 @@ def at_least(tag, since: tuple) -> bool:
     return parse_version(tag) >= since
 
 
+def next_stepping_stone(current) -> str:
+    """The stepping stone after ``current`` (the newest release when ``current`` is past the last one)."""
+    version = parse_version(current)
+    for stone in STEPPING_STONES:
+        if parse_version(stone) > version:
+            return stone
+    return NEWEST
+
+
 def supported_range() -> str:
     return f"v{'.'.join(map(str, SUPPORTED_MIN))} to v{SUPPORTED_MAX_MINOR[0]}.{SUPPORTED_MAX_MINOR[1]}.x"
 
@@ -75,6 +96,11 @@ def version_problems(tag, allow_unsupported: bool = False) -> list:
             f"Chatwoot {tag} is outside the supported releases {supported_range()} (docs/compatibility.md). "
             f"Pin a supported release, or set {OVERRIDE_VARIABLE}: true if you have checked that release's "
             "host requirements yourself."
+        ]
+    if version in KNOWN_BAD:
+        return [
+            f"Chatwoot {tag} is a known bad release: {KNOWN_BAD[version]}. Pin the next patch of "
+            f"v{version[0]}.{version[1]} (docs/compatibility.md), or set {OVERRIDE_VARIABLE}: true to deploy it anyway."
         ]
     return []
 

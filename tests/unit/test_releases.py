@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize(
     ("tag", "expected"),
-    [("v4.10.1", (4, 10, 1)), ("4.10.1", (4, 10, 1)), ("v4.18.0-ce", (4, 18, 0)), (" v4.12.1 ", (4, 12, 1))],
+    [("v4.10.1", (4, 10, 1)), ("4.10.1", (4, 10, 1)), ("v4.16.2-ce", (4, 16, 2)), (" v4.12.1 ", (4, 12, 1))],
 )
 def test_parse_every_published_tag_form(tag, expected):
     assert rel.parse_version(tag) == expected
@@ -33,15 +34,23 @@ def test_same_version_ignores_v_and_ce():
     assert not rel.same_version("v4.10.1", "4.10.2")
 
 
-@pytest.mark.parametrize("tag", ["v4.10.0", "v4.10.1", "v4.14.0-ce", rel.NEWEST, "v4.18.9"])
+@pytest.mark.parametrize("tag", ["v4.10.0", "v4.10.1", "v4.14.2-ce", rel.NEWEST, "v4.16.9"])
 def test_supported_releases_pass(tag):
     assert rel.version_problems(tag) == []
 
 
-@pytest.mark.parametrize("tag", ["v4.9.2", "v3.16.0", "v4.19.0", "v5.0.0"])
+@pytest.mark.parametrize("tag", ["v4.9.2", "v3.16.0", "v4.17.0", "v4.18.0", "v5.0.0"])
 def test_outside_the_range_is_refused_naming_range_and_override(tag):
     (problem,) = rel.version_problems(tag)
     assert rel.supported_range() in problem
+    assert rel.OVERRIDE_VARIABLE in problem
+    assert rel.version_problems(tag, allow_unsupported=True) == []
+
+
+@pytest.mark.parametrize("tag", ["v4.14.0", "v4.15.0-ce", "v4.16.0"])
+def test_known_bad_tags_are_refused_naming_why_and_the_override(tag):
+    (problem,) = rel.version_problems(tag)
+    assert "known bad release" in problem
     assert rel.OVERRIDE_VARIABLE in problem
     assert rel.version_problems(tag, allow_unsupported=True) == []
 
@@ -89,3 +98,32 @@ def test_filters_wrap_the_rules():
     assert filters.chatwoot_downgrade_problem("v4.10.1", "v4.12.1")
     with pytest.raises(Exception, match="release tag"):
         filters.chatwoot_version("latest")
+
+
+def test_stepping_stones_lead_from_the_oldest_to_the_newest():
+    stones = rel.STEPPING_STONES
+    assert rel.parse_version(stones[0])[:2] == rel.SUPPORTED_MIN[:2]
+    assert stones[-1] == rel.NEWEST
+    assert list(stones) == sorted(stones, key=rel.parse_version)
+    for older, newer in pairwise(stones):
+        assert rel.parse_version(newer)[1] - rel.parse_version(older)[1] <= 2, (older, newer)
+    path, current = [], stones[0]
+    while current != rel.NEWEST:
+        current = rel.next_stepping_stone(current)
+        path.append(current)
+    assert path == list(stones[1:])
+    assert filters.chatwoot_next_stepping_stone(rel.NEWEST) == rel.NEWEST
+
+
+def test_the_lab_matrix_walks_every_stepping_stone():
+    """molecule/default installs the oldest stone and runs upgrade.yml once per later stone."""
+    scenario = yaml.safe_load((REPO / "molecule/default/molecule.yml").read_text())
+    steps = scenario["scenario"]["test_sequence"]
+    assert steps.count("side_effect upgrade.yml") == len(rel.STEPPING_STONES) - 1
+    lab = yaml.safe_load((REPO / "inventories/lab/group_vars/chatwoot/main.yml").read_text())
+    assert lab["lab_oldest_version"] == rel.STEPPING_STONES[0]
+    images = dict(
+        line.split("=", 1) for line in (REPO / "tests/lab/images.env").read_text().splitlines() if "=" in line
+    )
+    tags = {value.rsplit(":", 1)[1] for name, value in images.items() if name.startswith("LAB_CHATWOOT")}
+    assert set(rel.STEPPING_STONES) <= tags, "every stepping stone needs a double image (tests/lab/images.env)"

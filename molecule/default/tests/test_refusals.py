@@ -1,0 +1,146 @@
+"""What the app role refuses on the converged lab VPS, each time before it changes anything.
+
+Each check runs playbooks/app.yml with one bad input against the real host and asserts the error and that
+compose.yaml, .env and the running containers are exactly as before. They run in the final verification
+(the newest release, so a downgrade exists to try); the first one skips them and says why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+testinfra_hosts = ["ansible://chatwoot"]
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1]
+REPO = SCENARIO_DIR.parents[1]
+VPS = "cwlab-default-trixie"
+
+
+def lab_images() -> dict:
+    return dict(line.split("=", 1) for line in (REPO / "tests/lab/images.env").read_text().splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="module")
+def final_step(host):
+    record = host.file("/root/pre-upgrade-fingerprint.json")
+    if not record.exists:
+        pytest.skip("runs in the final verification, after the matrix reached the newest release")
+    newest = lab_images()["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
+    stepped_to = json.loads(record.content_string)["to"]
+    if stepped_to != newest:
+        pytest.skip(f"runs once the matrix reached {newest} (now at {stepped_to})")
+    return json.loads(record.content_string)
+
+
+def state(lab) -> dict:
+    """What must not change: the live files and the containers (name -> image ID and start time)."""
+    files = {
+        path: hashlib.sha256(lab.host.file(f"/opt/chatwoot/{path}").content).hexdigest()
+        for path in ("compose.yaml", ".env", "postgres.env", "redis.env", "secrets.json")
+    }
+    listing = lab.host.run("docker ps --filter label=com.docker.compose.project=chatwoot --format '{{.ID}}'")
+    containers = {}
+    for cid in listing.stdout.split():
+        info = json.loads(lab.host.run("docker inspect %s", cid).stdout)[0]
+        containers[info["Name"]] = (info["Image"], info["State"]["StartedAt"])
+    return {"files": files, "containers": containers}
+
+
+def run_app_role(**extra_vars) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+            str(REPO / "playbooks/app.yml"),
+            "-e",
+            json.dumps({"lab_repo": str(REPO), "lab_https_port": 443, **extra_vars}),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=SCENARIO_DIR,
+        timeout=900,
+    )
+
+
+def assert_refused(lab, before: dict, run: subprocess.CompletedProcess, *phrases: str) -> None:
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    for phrase in phrases:
+        assert phrase in output, f"{phrase!r} not in:\n{output[-3000:]}"
+    assert state(lab) == before, "the refused run changed the host"
+
+
+def load_into_vps(*images: str) -> None:
+    save = subprocess.Popen(["docker", "save", *images], stdout=subprocess.PIPE)
+    subprocess.run(["docker", "exec", "-i", VPS, "docker", "load"], stdin=save.stdout, check=True, capture_output=True)
+    assert save.wait() == 0
+
+
+def test_a_downgrade_is_refused(lab, final_step):
+    before = state(lab)
+    run = run_app_role(app_chatwoot_version=final_step["from"])
+    assert_refused(lab, before, run, "Refusing to downgrade", "restore a backup", "Nothing was changed")
+
+
+def test_an_image_older_than_the_schema_is_refused_even_without_the_release_record(host, lab, final_step):
+    """The state file can be lost (or predate this check): the schema itself still says no."""
+    record = "/opt/chatwoot/state/prepared-version"
+    saved = host.file(record).content_string
+    host.run("mv %s %s.saved", record, record)
+    try:
+        before = state(lab)
+        run = run_app_role(app_chatwoot_version=final_step["from"])
+        assert_refused(lab, before, run, "newest migration", "Nothing was changed")
+    finally:
+        host.run("mv %s.saved %s", record, record)
+    assert host.file(record).content_string == saved
+
+
+def test_a_postgres_image_without_pgvector_is_refused_on_an_existing_install(lab, final_step):
+    load_into_vps(lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+    before = state(lab)
+    run = run_app_role(app_postgres_image=lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+    assert_refused(lab, before, run, "has no pgvector extension", "nothing was changed")
+
+
+def test_a_postgres_image_without_pgvector_is_refused_on_a_fresh_install(host, lab, final_step):
+    load_into_vps(lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+    before = state(lab)
+    run = run_app_role(
+        app_postgres_image=lab_images()["LAB_POSTGRES_NO_PGVECTOR"],
+        app_project_dir="/opt/chatwoot-fresh",
+        app_project_name="chatwootfresh",
+        app_rails_port=3999,
+    )
+    assert_refused(lab, before, run, "has no pgvector extension")
+    assert not host.file("/opt/chatwoot-fresh").exists, "the refused fresh install created its project directory"
+
+
+def test_a_postgresql_18_image_is_refused(host, lab, final_step):
+    """PostgreSQL 18+ images keep data under /var/lib/postgresql/<major>/docker (docker-library/postgres#1259).
+    The stand-in carries the official images' PG_MAJOR=18 label of the new layout; it is never started."""
+    base = lab_images()["LAB_POSTGRES"]
+    dockerfile = f"FROM {base}\nENV PG_MAJOR=18 PGDATA=/var/lib/postgresql/18/docker\n"
+    build = host.run("printf %s %s | docker build -q -t lab/postgres:18 -", "%s", dockerfile)
+    assert build.rc == 0, build.stderr
+    before = state(lab)
+    run = run_app_role(app_postgres_image="lab/postgres:18")
+    assert_refused(lab, before, run, "runs PostgreSQL 18", "nothing was changed")
+
+
+def test_an_unsupported_release_is_refused_naming_the_range_and_the_override(lab, final_step):
+    before = state(lab)
+    run = run_app_role(app_chatwoot_version="v4.18.0")
+    assert_refused(lab, before, run, "outside the supported releases", "app_allow_unsupported_version")
