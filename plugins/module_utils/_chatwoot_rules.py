@@ -28,6 +28,7 @@ Messages never contain the password itself.
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import NEWEST, parse_version
@@ -161,7 +162,7 @@ def config_value_equivalents(value) -> list:
     same = [written]
     if isinstance(written, int) and not isinstance(written, bool):
         same.append(str(written))
-    elif isinstance(written, float) and written == written:  # not NaN
+    elif isinstance(written, float) and not math.isnan(written):
         same.append(repr(written))
         if written.is_integer():
             same += [int(written), str(int(written))]

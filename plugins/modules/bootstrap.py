@@ -136,8 +136,8 @@ options:
         and what closes sign-up on every release (before Chatwoot 4.12.0 only the STRING V("false") blocks
         C(ENABLE_ACCOUNT_SIGNUP); a boolean V(false), which Chatwoot itself seeds, leaves sign-up OPEN). A
         stored boolean is therefore rewritten as the string.
-      - A stored value meaning the same as the wanted one is left alone and reports no change: the string
-        V("false") for V(false), V("40") for V(40) and the other way round. Other values are written as given.
+      - A stored value meaning the same as the wanted one is left alone and reports no change (the string
+        V("false") for V(false), V("40") for V(40) and the other way round). Other values are written as given.
     type: dict
     default: {}
   clear_onboarding:

@@ -63,7 +63,7 @@ options:
     default: 2
   expected_version:
     description:
-      - The version the server must report, in any form the image is tagged with: C(vX.Y.Z), C(X.Y.Z) or
+      - The version the server must report, in any form the image is tagged with, C(vX.Y.Z), C(X.Y.Z) or
         C(vX.Y.Z-ce) (C(v4.10.1), C(4.10.1) and C(v4.10.1-ce) are equal; C(/api) reports C(4.10.1)).
       - C(latest) and C(latest-ce) name no version and are refused.
     type: str

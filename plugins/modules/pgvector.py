@@ -16,7 +16,7 @@ description:
   - When the server has no pgvector at all, fails before any change, naming the fix, a pgvector-enabled
     image of the SAME PostgreSQL major version (for example C(pgvector/pgvector:pg17)).
   - When the server lists pgvector under another name (C(pgvector) instead of C(vector), as some managed
-    PostgreSQL services do), fails before any change naming both: Chatwoot's migrations need C(vector).
+    PostgreSQL services do), fails before any change naming both, since Chatwoot's migrations need C(vector).
   - Refuses O(state=absent) while columns of the extension's types exist, unless O(cascade=true).
   - Connection settings are discovered from O(project_src) (C(DATABASE_URL), else C(POSTGRES_HOST),
     C(POSTGRES_PORT), C(POSTGRES_USERNAME), C(POSTGRES_PASSWORD), C(POSTGRES_DATABASE) in its C(.env); when the
@@ -180,7 +180,8 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import
 )
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
 
-DRIVER, DRIVER_IMPORT_ERROR = load_driver()
+# psycopg 3, else psycopg2: (driver, None), or (None, the import errors)
+DRIVER_LOAD = load_driver()
 
 
 def connection_settings(params):
@@ -217,9 +218,10 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if DRIVER is None:
-        module.fail_json(msg=f"{missing_required_lib(REQUIREMENT)} ({INSTALL_HINT})", exception=DRIVER_IMPORT_ERROR)
-    database_error = DRIVER.Error
+    driver, import_error = DRIVER_LOAD
+    if driver is None:
+        module.fail_json(msg=f"{missing_required_lib(REQUIREMENT)} ({INSTALL_HINT})", exception=import_error)
+    database_error = driver.Error
     params = module.params
     result = dict(changed=False, queries=[])
 
@@ -243,7 +245,7 @@ def main():
     if params["ca_cert"]:
         connect_args["sslrootcert"] = params["ca_cert"]
     try:
-        conn = DRIVER.connect(**connect_args)
+        conn = driver.connect(**connect_args)
     except database_error as exc:
         hint = f" ({note})" if note else ""
         module.fail_json(
