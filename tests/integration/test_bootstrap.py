@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import requests
 from ansible_runner import run_module
-from selfhost_chatwoot_stack import LAB_IMAGES
+
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import SIGNUP_BOOLEAN_SINCE, parse_version
 
 pytestmark = pytest.mark.lab
 
@@ -340,17 +341,12 @@ def set_installation_config(stack, name: str, ruby_value: str) -> None:
     stack.runner(f'c = InstallationConfig.find_by(name: "{name}"); c.value = {ruby_value}; c.save!')
 
 
-@pytest.mark.parametrize(
-    ("image_variable", "open_before"),
-    [("LAB_CHATWOOT_V4_10_1", True), ("LAB_CHATWOOT_NEWEST", False)],
-    ids=["v4.10.1", "newest"],
-)
-def test_signup_is_closed_on_every_release(start_chatwoot, tmp_path, image_variable, open_before):
+@pytest.mark.parametrize("chatwoot_image", ["oldest", "v4.11.2", "v4.12.1", "newest"], indirect=True)
+def test_signup_is_closed_on_every_release(chatwoot_stack, tmp_path):
     """Chatwoot seeds ENABLE_ACCOUNT_SIGNUP as a boolean false, which leaves sign-up OPEN before v4.12; the
     module writes the string "false", which closes it on every release, and then has nothing more to do."""
-    if image_variable not in LAB_IMAGES:
-        pytest.skip(f"{image_variable} is not in tests/lab/images.env")
-    stack = start_chatwoot(image=LAB_IMAGES[image_variable])
+    stack = chatwoot_stack
+    open_before = parse_version(stack.image.rsplit(":", 1)[1]) < SIGNUP_BOOLEAN_SINCE
     project_src = write_project(tmp_path / "chatwoot", stack)
     assert installation_config(stack, "ENABLE_ACCOUNT_SIGNUP") == "false"  # the seed: a boolean
     assert (sign_up(stack) != 404) is open_before

@@ -11,6 +11,8 @@ import threading
 import pytest
 from ansible_runner import run_module
 
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import HEALTH_ROUTE_SINCE, parse_version
+
 
 class FakeChatwoot:
     """/api and /health with answers a test can change while the module polls."""
@@ -198,15 +200,21 @@ def test_tls_verification_and_ca_path(tmp_path):
 
 
 @pytest.mark.lab
+@pytest.mark.parametrize("chatwoot_image", ["oldest", "v4.11.2", "newest"], indirect=True)
 def test_against_the_chatwoot_double(chatwoot_stack):
     base = chatwoot_stack.base_url
     headers = {"X-Forwarded-Proto": "https"}
+    tag = chatwoot_stack.image.rsplit(":", 1)[1]
+    has_health_route = parse_version(tag) >= HEALTH_ROUTE_SINCE
     result = ok(run_module("info", {"base_url": base, "headers": headers, "wait": True, "wait_timeout": 120}))
     assert result["healthy"] is True and result["queue_services"] == "ok" and result["data_services"] == "ok"
+    assert result["attempts"] == 1, "the stack fixture waited for /api already"
+    assert result["health_required"] is has_health_route
+    assert result["health_status_code"] == (200 if has_health_route else 404)
     served = result["version"]
-    tag = chatwoot_stack.image.rsplit(":", 1)[1]
-    assert served and (served == tag or f"v{served}" == tag)
-    ok(run_module("info", {"base_url": base, "headers": headers, "expected_version": tag}))
+    assert served and f"v{served}" == tag
+    for form in (tag, tag[1:], f"{tag}-ce"):
+        ok(run_module("info", {"base_url": base, "headers": headers, "expected_version": form}))
 
     # Redis down: the double reports queue_services failing; waiting for health then times out naming it.
     chatwoot_stack.redis.container.stop(timeout=2)
