@@ -188,7 +188,11 @@ def test_flush_all_counters_keeps_every_other_key(redis):
 def no_scripting_user(r) -> None:
     """An ACL user that may do everything but EVAL: the module falls back to scanning from the client."""
     r.acl_setuser(
-        NOSCRIPT_USER, enabled=True, passwords=[f"+{NOSCRIPT_PASSWORD}"], keys=["*"], commands=["+@all", "-@scripting"]
+        NOSCRIPT_USER,
+        enabled=True,
+        passwords=[f"+{NOSCRIPT_PASSWORD}"],
+        keys=["*"],
+        categories=["+@all", "-@scripting"],
     )
 
 
