@@ -53,7 +53,7 @@ unit: setup ## Unit tests of pure logic
 	pytest -q tests/unit
 
 integration: lab-images ## Modules and the Chatwoot double against real containers
-	pytest -q tests/integration
+	pytest -q tests/integration tests/lab/chatwoot-double/tests
 
 molecule: lab-images ## Molecule scenarios (all, or SCENARIO=name)
 	@scenarios="$(SCENARIO)"; \

@@ -1,69 +1,57 @@
 """Shared pytest fixtures: the lab images, and real containers started from them.
 
-Every container a test starts is on a network the test created and publishes its ports on
-127.0.0.1 only, so test traffic stays on loopback and on containers the test made.
+The helpers live in tests/support/ (``support.lab``, ``support.stack``); this file keeps their old names
+importable from here and provides the fixtures. Every container a test starts is on a network the test
+created and publishes its ports on 127.0.0.1 only, so test traffic stays on loopback and on containers the
+test made.
 """
 
 from __future__ import annotations
 
-import secrets
 import sys
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    # `import support` from any test, whatever pytest's import mode.
+    sys.path.insert(0, str(TESTS))
+
+from support.lab import (  # noqa: E402  (needs the path above)
+    LAB_IMAGES,
+    REPO,
+    ContainerFactory,
+    Postgres,
+    Redis,
+    container_logs,
+    published_port,
+    read_lab_images,
+    start_postgres,
+    start_redis,
+    wait_for,
+)
+
+__all__ = [
+    "LAB_IMAGES",
+    "REPO",
+    "ContainerFactory",
+    "Postgres",
+    "Redis",
+    "container_logs",
+    "published_port",
+    "read_lab_images",
+    "start_postgres",
+    "start_redis",
+    "wait_for",
+]
+
 COLLECTIONS_DIR = REPO / ".collections"
 if str(COLLECTIONS_DIR) not in sys.path:
     # Makes `ansible_collections.selfhost.chatwoot` importable in unit tests (see `make setup`).
     sys.path.insert(0, str(COLLECTIONS_DIR))
-
-
-def read_lab_images() -> dict[str, str]:
-    """NAME=value pairs of tests/lab/images.env."""
-    images = {}
-    for line in (REPO / "tests/lab/images.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            name, _sep, value = line.partition("=")
-            images[name] = value
-    return images
-
-
-LAB_IMAGES = read_lab_images()
-
-
-@dataclass
-class Postgres:
-    container: object
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-    network_alias: str
-
-    def dsn(self, database: str | None = None) -> str:
-        return (
-            f"host={self.host} port={self.port} user={self.user} "
-            f"password={self.password} dbname={database or self.database}"
-        )
-
-
-@dataclass
-class Redis:
-    container: object
-    host: str
-    port: int
-    password: str
-    network_alias: str
-
-    def url(self, db: int = 0) -> str:
-        return f"redis://:{self.password}@{self.host}:{self.port}/{db}"
 
 
 @pytest.fixture(scope="session")
@@ -92,110 +80,11 @@ def lab_network(docker_client):
     network.remove()
 
 
-class ContainerFactory:
-    """Starts labelled containers on the test network and removes them afterwards."""
-
-    LABEL = "selfhost.chatwoot.test"
-
-    def __init__(self, client, network):
-        self.client = client
-        self.network = network
-        self.started = []
-
-    def run(self, image: str, alias: str, **kwargs):
-        labels = {self.LABEL: "1", **kwargs.pop("labels", {})}
-        container = self.client.containers.run(
-            image,
-            name=f"{self.network.name}-{alias}-{uuid.uuid4().hex[:6]}",
-            detach=True,
-            labels=labels,
-            network=self.network.name,
-            **kwargs,
-        )
-        self.started.append(container)
-        # A second attach gives the container a stable DNS alias on the test network.
-        self.network.disconnect(container)
-        self.network.connect(container, aliases=[alias])
-        return container
-
-    def cleanup(self):
-        for container in reversed(self.started):
-            try:
-                container.remove(force=True, v=True)
-            except Exception as exc:  # keep removing the others
-                print(f"could not remove {container.name}: {exc}")
-
-
 @pytest.fixture
 def containers(docker_client, lab_network) -> Iterator[ContainerFactory]:
     factory = ContainerFactory(docker_client, lab_network)
     yield factory
     factory.cleanup()
-
-
-def published_port(container, port: str) -> int:
-    container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"][port]
-    return int(bindings[0]["HostPort"])
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.3):
-    """Poll predicate() until it returns a truthy value; fail with `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            result = predicate()
-            if result:
-                return result
-        except Exception as exc:  # remember why, report it on timeout
-            last_error = exc
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last error: {last_error})")
-
-
-def container_logs(container) -> str:
-    return container.logs(tail=80).decode(errors="replace")
-
-
-def start_postgres(containers: ContainerFactory, pgvector: bool = True, alias: str = "postgres") -> Postgres:
-    password = secrets.token_hex(12)
-    image = LAB_IMAGES["LAB_POSTGRES" if pgvector else "LAB_POSTGRES_NO_PGVECTOR"]
-    container = containers.run(
-        image,
-        alias,
-        environment={"POSTGRES_USER": "postgres", "POSTGRES_PASSWORD": password, "POSTGRES_DB": "chatwoot"},
-        ports={"5432/tcp": ("127.0.0.1", None)},
-    )
-
-    def ready():
-        container.reload()
-        if container.status == "exited":
-            pytest.fail(f"postgres exited:\n{container_logs(container)}")
-        code, _output = container.exec_run(["pg_isready", "-h", "127.0.0.1", "-U", "postgres"])
-        return code == 0
-
-    wait_for(ready, 90, f"{image} to accept connections")
-    return Postgres(
-        container, "127.0.0.1", published_port(container, "5432/tcp"), "postgres", password, "chatwoot", alias
-    )
-
-
-def start_redis(containers: ContainerFactory, alias: str = "redis") -> Redis:
-    password = secrets.token_hex(12)
-    container = containers.run(
-        LAB_IMAGES["LAB_REDIS"],
-        alias,
-        command=["redis-server", "--requirepass", password],
-        ports={"6379/tcp": ("127.0.0.1", None)},
-    )
-
-    def ready():
-        code, out = container.exec_run(["redis-cli", "-a", password, "--no-auth-warning", "ping"])
-        return code == 0 and b"PONG" in out
-
-    wait_for(ready, 60, "redis to answer PING")
-    return Redis(container, "127.0.0.1", published_port(container, "6379/tcp"), password, alias)
 
 
 @pytest.fixture

@@ -1,0 +1,6 @@
+"""Helpers shared by the test suites that run real containers (importable as ``support`` from any test:
+tests/conftest.py's directory is on sys.path).
+
+- ``support.lab``: the lab image names (tests/lab/images.env), labelled containers, PostgreSQL and Redis.
+- ``support.stack``: a Chatwoot stack (the lab's contract double) started the way Docker Compose starts one.
+"""
