@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 from ansible_runner import run_module
 
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import dotenv_quote
+
 psycopg = pytest.importorskip("psycopg", reason="psycopg is installed by `make setup`")
+sql_module = pytest.importorskip("psycopg.sql")
 
 
 def login(pg, **extra):
@@ -169,6 +172,17 @@ def test_discovery_from_project_src(start_chatwoot, tmp_path):
     # explicit options win over .env
     wrong = run_module("pgvector", {"project_src": str(project), "login_password": "nope"})
     assert wrong["failed"] and "password authentication failed" in wrong["msg"]
+
+    # a password with every character .env quoting must survive, written as the app role writes it
+    tricky = "p@ss $HOME #1 'q' \"d\" \\ ${X} end\\"
+    with psycopg.connect(pg.dsn()) as conn:
+        conn.execute(sql_module.SQL("ALTER USER postgres PASSWORD {}").format(sql_module.Literal(tricky)))
+    (project / ".env").write_text(
+        f"COMPOSE_PROJECT_NAME={stack.project}\nPOSTGRES_HOST=postgres\nPOSTGRES_USERNAME={pg.user}\n"
+        f"POSTGRES_PASSWORD={dotenv_quote(tricky)}\nPOSTGRES_DATABASE={pg.database}\n"
+    )
+    found = ok(run_module("pgvector", {"project_src": str(project)}))
+    assert found["changed"] is False and tricky not in str(found)
 
 
 def list_extension_as(pg, name: str, version: str = "0.8.0") -> None:

@@ -13,6 +13,8 @@ import uuid
 import pytest
 from ansible_runner import run_module
 
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import dotenv_quote
+
 redis_py = pytest.importorskip("redis", reason="the redis client is installed by `make setup`")
 
 PREFIX = "velma:rack::attack:"
@@ -330,6 +332,16 @@ def test_discovery_from_project_src(start_chatwoot, tmp_path):
     # explicit options override what is discovered
     bad = run_module("rate_limit_flush", {"project_src": str(project), "password": "not-it"})
     assert bad["failed"] and "rejected the credentials" in bad["msg"]
+
+    # a password with every character .env quoting must survive, written as the app role writes it
+    tricky = "p@ss $HOME #1 'q' \"d\" \\ ${X} end\\"
+    r.config_set("requirepass", tricky)
+    (project / ".env").write_text(f"REDIS_URL=redis://redis:6379\nREDIS_PASSWORD={dotenv_quote(tricky)}\n")
+    tricky_client = redis_py.Redis(host=stack.redis.host, port=stack.redis.port, password=tricky)
+    seed_counters(tricky_client, 50)
+    found = run_module("rate_limit_flush", {"project_src": str(project)})
+    assert not found.get("failed"), found.get("msg")
+    assert found["deleted"] == 50 and tricky not in str(found)
 
     # the service's container is stopped: the message says how to fix it
     stack.redis.container.stop(timeout=2)
