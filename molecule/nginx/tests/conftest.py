@@ -6,6 +6,7 @@ import json
 import os
 import shlex
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -22,18 +23,33 @@ def only_on(host, name: str, why: str) -> None:
         pytest.skip(f"runs on {name} only: {why}")
 
 
-def run_converge(limit: str, extra_vars: dict, check: bool = False) -> subprocess.CompletedProcess:
-    """Run this scenario's converge.yml on one VPS with extra vars (highest precedence)."""
+def run_converge(
+    limit: str,
+    extra_vars: dict,
+    check: bool = False,
+    diff: bool = False,
+    extra_args: Sequence[str] = (),
+    playbook: Path = SCENARIO_DIR / "converge.yml",
+    inventories: Sequence[Path] = (),
+) -> subprocess.CompletedProcess:
+    """Run a playbook (this scenario's converge.yml) on one VPS with extra vars (highest precedence).
+
+    extra_args go to ansible-playbook as they are, e.g. ["-e", "nginx_http2=false"] for the string a
+    command line gives; inventories are added to the scenario's.
+    """
     command = [
         "ansible-playbook",
         *(["--check"] if check else []),
+        *(["--diff"] if diff else []),
         "--inventory",
         os.environ["MOLECULE_INVENTORY_FILE"],
+        *(arg for inventory in inventories for arg in ("--inventory", str(inventory))),
         "--limit",
         limit,
         "--extra-vars",
         json.dumps(extra_vars),
-        str(SCENARIO_DIR / "converge.yml"),
+        *extra_args,
+        str(playbook),
     ]
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
     # Ansible writes task errors to stderr: one stream keeps the whole story in `stdout`.
