@@ -10,13 +10,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from support.lab import LAB_IMAGES
 from support.stack import start_chatwoot_stack, wait_for_rails
 
 pytestmark = pytest.mark.lab
 
 
 def test_image_default_boot_delay(docker_client):
-    config = docker_client.images.get("chatwoot-lab/chatwoot:v4.18.0").attrs["Config"]
+    config = docker_client.images.get(LAB_IMAGES["LAB_CHATWOOT_NEWEST"]).attrs["Config"]
     assert "LAB_BOOT_DELAY=15" in config["Env"]
 
 

@@ -5,9 +5,11 @@ Sources: contract "Database preparation and upgrades"; upstream lib/tasks (db:ch
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 import requests
-from double_helpers import get, redis_client, sql
+from double_helpers import at_least, get, redis_client, sql
 from support.lab import LAB_IMAGES, chatwoot_release_images, container_logs
 from support.stack import RAILS_COMMAND, RAILS_ENTRYPOINT, start_chatwoot_stack
 
@@ -117,9 +119,9 @@ def test_upgrade_through_every_release(start_chatwoot):
     s.runner("Account.create!(name: 'Before upgrade')")
     markers = []
     for tag in RELEASES[1:]:
-        if tag == "v4.16.0":
+        if tag == "v4.16.2":
             early = s.factory.run(
-                LAB_IMAGES["LAB_CHATWOOT_V4_16_0"],
+                LAB_IMAGES["LAB_CHATWOOT_V4_16_2"],
                 f"{s.project}-early",
                 entrypoint=RAILS_ENTRYPOINT,
                 command=RAILS_COMMAND,
@@ -130,7 +132,7 @@ def test_upgrade_through_every_release(start_chatwoot):
             assert "needs accounts.feature_flags_ext_1" in container_logs(early)
         upgraded = s.prepare(image=tag)
         assert upgraded.exit_code == 0, f"{tag}:\n{upgraded.output[-3000:]}"
-        markers += [m for m in ("4.11.0", "4.12.0", "4.14.0", "4.16.0", "4.18.0") if m <= tag.lstrip("v")]
+        markers += [m for m in ("4.11.0", "4.12.0", "4.14.0", "4.16.0") if at_least(tag, m)]
         assert [row[0] for row in sql(s, "SELECT version FROM lab_upgrade_markers ORDER BY version")] == sorted(
             set(markers)
         )
@@ -149,3 +151,41 @@ def test_broken_release_fails_part_way(start_chatwoot):
     assert "LabBrokenMigration failed part-way" in broken.output, broken.output[-3000:]
     assert sql(s, "SELECT count(*) FROM schema_migrations WHERE version = %s", (BROKEN_MIGRATION,)) == [(0,)]
     assert sql(s, "SELECT lab_broken_partial FROM accounts") == [(True,)]
+
+
+def test_database_yml_is_as_fragile_as_upstreams(start_chatwoot):
+    """Upstream's config/database.yml (v4.10.1 and v4.16.2) puts POSTGRES_PASSWORD inside a double-quoted YAML
+    scalar, so a password holding `"` or `\\` cannot be passed that way; percent-encoded in DATABASE_URL (which
+    Rails merges over database.yml and which wins) it works. The collection relies on the second form."""
+    s = start_chatwoot("newest", services=False)
+    tricky = 'pg "q" \\b #1 $x /@:'
+    sql(s, "ALTER ROLE postgres PASSWORD %s", (tricky,))
+    probe = [
+        "bundle",
+        "exec",
+        "rails",
+        "runner",
+        "puts \"DB=#{ActiveRecord::Base.connection.select_value('SELECT 1')}\"",
+    ]
+    plain = s.run_once(probe, env={**s.env, "POSTGRES_PASSWORD": tricky})
+    assert plain.exit_code != 0, plain.output[-2000:]
+    assert "DB=1" not in plain.output
+    url = f"postgres://postgres:{quote(tricky, safe='')}@{s.postgres.network_alias}:5432/{s.env['POSTGRES_DATABASE']}"
+    encoded = s.run_once(
+        probe, env={**{k: v for k, v in s.env.items() if k != "POSTGRES_PASSWORD"}, "DATABASE_URL": url}
+    )
+    assert encoded.exit_code == 0, encoded.output[-2000:]
+    assert "DB=1" in encoded.output
+
+
+def test_api_answers_500_when_redis_refuses_the_password(start_chatwoot):
+    """Upstream's ApiController#index reads "failing" only on Redis::CannotConnectError; an authentication
+    error is not rescued, so /api answers 500 (docs/compatibility.md §2g) — and a healthcheck on /api fails."""
+    s = start_chatwoot(services=False)
+    _rails, base_url = s.start_rails()
+    code, out = s.redis.container.exec_run(
+        ["redis-cli", "-a", s.redis.password, "--no-auth-warning", "CONFIG", "SET", "requirepass", "changed-pass"]
+    )
+    assert code == 0, out
+    response = requests.get(f"{base_url}/api", headers={"X-Forwarded-Proto": "https"}, timeout=30)
+    assert response.status_code == 500

@@ -11,10 +11,12 @@ class ApiController < ApplicationController
 
   private
 
+  # Like upstream (ApiController#index, v4.10.1-v4.16.2): only an unreachable Redis reads as "failing"; any
+  # other Redis error (a wrong password, say) is not rescued, so /api answers 500.
   def redis_status
     redis = Redis.new(RedisConfig.app.merge(reconnect_attempts: 0))
     redis.ping == 'PONG' ? 'ok' : 'failing'
-  rescue Redis::BaseError
+  rescue Redis::CannotConnectError
     'failing'
   ensure
     redis&.close
