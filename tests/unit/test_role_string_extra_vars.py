@@ -20,7 +20,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 COLLECTIONS_PATH = f"{REPO / '.collections'}:{Path(sys.executable).parents[1] / 'lib/python3.11/site-packages'}"
-ENTRY_POINT = "assert"
+ENTRY_POINT = "validate"
 
 NGINX_PLAY = """
 - name: Validate selfhost.chatwoot.nginx and render what it writes
@@ -119,7 +119,8 @@ def typed(values: dict[str, str]) -> dict:
     return {k: TYPES[k](v) if k in TYPES else v.lower() in TRUE for k, v in values.items()}
 
 
-def run_play(tmp_path: Path, name: str, play: str, extra_args: list[str]) -> dict[str, str]:
+def run_ansible(tmp_path: Path, name: str, play: str, extra_args: list[str]) -> subprocess.CompletedProcess:
+    """Run `play` on localhost; what it renders goes to tmp_path/name."""
     out = tmp_path / name
     out.mkdir()
     playbook = tmp_path / f"{name}.yml"
@@ -132,7 +133,7 @@ def run_play(tmp_path: Path, name: str, play: str, extra_args: list[str]) -> dic
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
     }
-    run = subprocess.run(
+    return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), *extra_args, str(playbook)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -142,9 +143,14 @@ def run_play(tmp_path: Path, name: str, play: str, extra_args: list[str]) -> dic
         timeout=300,
         check=False,
     )
+
+
+def run_play(tmp_path: Path, name: str, play: str, extra_args: list[str]) -> dict[str, str]:
+    """Run `play`, which must succeed without deprecation warnings; the files it rendered, by name."""
+    run = run_ansible(tmp_path, name, play, extra_args)
     assert run.returncode == 0, run.stdout[-4000:]
     assert "[DEPRECATION WARNING]" not in run.stdout, run.stdout[-4000:]
-    return {path.name: path.read_text() for path in sorted(out.iterdir())}
+    return {path.name: path.read_text() for path in sorted((tmp_path / name).iterdir())}
 
 
 def as_strings(values: dict[str, str]) -> list[str]:
