@@ -133,13 +133,21 @@ class Rack::Attack
     req.path[%r{/api/v2/accounts/(\d+)/reports}, 1]
   end
 
-  # Read in v4.15.1 (not in v4.10.1); the first lab release after it is v4.16.0.
-  if Chatwoot.version_at_least?('4.16.0')
+  # From v4.11.2 (docs/compatibility.md §2d: the v4.11.2 tag carries it; absent at v4.10.1).
+  if Chatwoot.version_at_least?('4.11.2')
     throttle('/api/v1/accounts/:account_id/conversations/meta/user',
              limit: ENV.fetch('RATE_LIMIT_CONVERSATIONS_META', '30').to_i, period: 1.minute) do |req|
       account_id = req.path[%r{/api/v1/accounts/(\d+)/conversations/meta}, 1]
       user = req.api_user_identifier
       "#{user}:#{account_id}" if account_id && req.get? && user
+    end
+  end
+
+  # From v4.16.0 (docs/compatibility.md §2d): throttle NAMES that also contain a space.
+  if Chatwoot.version_at_least?('4.16.0')
+    throttle('/api/v1/accounts/:account_id/conversations/:id DELETE',
+             limit: ENV.fetch('RATE_LIMIT_CONVERSATION_DELETE', '60').to_i, period: 1.minute) do |req|
+      req.path[%r{\A/api/v1/accounts/(\d+)/conversations/\d+\z}, 1] if req.delete?
     end
   end
 end
