@@ -57,7 +57,7 @@ def discriminator(i: int) -> str:
 
 def counter_key(i: int) -> str:
     name = THROTTLES[i % len(THROTTLES)]
-    account = (i // len(THROTTLES)) % 40
+    account = i // len(THROTTLES)  # unique per key: the seeded keys never collide
     if name in ACCOUNT_KEYED:
         disc = str(account)
     elif name in PER_USER:
