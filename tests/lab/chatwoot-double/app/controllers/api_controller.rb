@@ -11,8 +11,8 @@ class ApiController < ApplicationController
 
   private
 
-  # Like upstream (ApiController#index, v4.10.1-v4.16.2): only an unreachable Redis reads as "failing"; any
-  # other Redis error (a wrong password, say) is not rescued, so /api answers 500.
+  # Like upstream (ApiController#index, v4.10.1-v4.16.2): only Redis::CannotConnectError reads as "failing"
+  # (redis-rb raises a wrong password at connect as one); other Redis errors are not rescued: /api answers 500.
   def redis_status
     redis = Redis.new(RedisConfig.app.merge(reconnect_attempts: 0))
     redis.ping == 'PONG' ? 'ok' : 'failing'
