@@ -1,4 +1,4 @@
-"""`-e key=value` strings behave exactly like the typed values in the docker and nginx roles.
+"""`-e key=value` strings behave exactly like the typed values in the docker, app and nginx roles.
 
 Each case runs the role's validation for real on the controller (`include_role`, argument spec and cross-field
 asserts), then renders what the role would write (nginx.conf, the site, the ACME renewal settings,
@@ -203,3 +203,109 @@ def test_nginx_hsts_enabled_false_string_leaves_hsts_off(tmp_path):
         tmp_path, "hsts", NGINX_PLAY, ["-e", "nginx_server_name=chat.example.test", "-e", "nginx_hsts_enabled=false"]
     )
     assert "Strict-Transport-Security" not in rendered["site.conf"]
+
+
+APP_PLAY = """
+- name: Validate selfhost.chatwoot.app and render what it writes
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_managed: rendered by a unit test
+    __app_secrets:
+      SECRET_KEY_BASE: base
+      ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY: primary
+      ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY: deterministic
+      ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT: salt
+      POSTGRES_PASSWORD: pg-password
+      REDIS_PASSWORD: redis-password
+  tasks:
+    - name: Run the role's validation
+      ansible.builtin.include_role:
+        name: selfhost.chatwoot.app
+        tasks_from: {entry_point}
+        public: true
+    - name: Render the templates
+      ansible.builtin.copy:
+        content: "{{{{ lookup('ansible.builtin.template', '{repo}/roles/app/templates/' ~ item ~ '.j2') }}}}"
+        dest: "{out}/{{{{ item }}}}"
+        mode: "0644"
+      loop: [env, compose.yaml]
+"""
+APP_FALSE = {
+    "app_force_ssl": "false",
+    "app_disable_telemetry": "no",
+    "app_publish_postgres": "off",
+    "app_publish_redis": "0",
+    "app_rack_attack_enabled": "false",
+    "app_smtp_enable_starttls_auto": "no",
+    "app_allow_unsupported_version": "false",
+    "app_bootstrap": "false",
+    "app_rails_port": "3001",
+    "app_redis_db": "2",
+    "app_rack_attack_limit": "100",
+    "app_smtp_port": "2525",
+    "app_web_concurrency": "2",
+    "app_rails_max_threads": "4",
+    "app_sidekiq_concurrency": "6",
+    "app_malloc_arena_max": "0",
+    "app_wait_timeout": "120",
+}
+APP_INTS = {k for k in APP_FALSE if APP_FALSE[k].isdigit() and k not in ("app_publish_redis",)}
+
+
+def app_args(tmp_path: Path, *args: str) -> list[str]:
+    """An inventory of its own: the app role's spec defaults name inventory_dir (app_credentials_dir)."""
+    inventory = tmp_path / "inventory" / "hosts.ini"
+    if not inventory.exists():
+        inventory.parent.mkdir()
+        inventory.write_text(f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n")
+    return ["-i", str(inventory), *args]
+
+
+def test_app_strings_render_like_typed_values(tmp_path):
+    """The app role: `-e app_force_ssl=false` must not turn FORCE_SSL on, `-e app_publish_postgres=off` must not
+    publish PostgreSQL, integers arrive as numbers (issue #9)."""
+    common = ["-e", json.dumps({"app_domain": "chat.example.test"})]
+    typed_values = {k: int(v) if k in APP_INTS else v.lower() in TRUE for k, v in APP_FALSE.items()}
+    from_strings = run_play(tmp_path, "strings", APP_PLAY, app_args(tmp_path, *common, *as_strings(APP_FALSE)))
+    from_types = run_play(tmp_path, "typed", APP_PLAY, app_args(tmp_path, *common, "-e", json.dumps(typed_values)))
+    assert from_strings == from_types
+    env, compose = from_strings["env"], from_strings["compose.yaml"]
+    assert "FORCE_SSL=false" in env
+    assert "DISABLE_TELEMETRY" not in env, "Chatwoot disables telemetry when the variable is present at all"
+    assert "ENABLE_RACK_ATTACK=false" in env
+    assert "RACK_ATTACK_LIMIT=100" in env
+    assert "SMTP_PORT=2525" in env
+    assert "@redis:6379/2" in env
+    assert "MALLOC_ARENA_MAX" not in env
+    assert '"127.0.0.1:3001:3000"' in compose
+    assert "5432:5432" not in compose
+    assert "6379:6379" not in compose
+
+
+def test_app_relay_without_smtp_auth_leaves_username_out(tmp_path):
+    """Chatwoot passes SMTP_USERNAME to net-smtp, which logs in whenever a user name is given, even an empty
+    one: a relay without SMTP AUTH needs SMTP_USERNAME, SMTP_PASSWORD and SMTP_AUTHENTICATION absent."""
+    common = {"app_domain": "chat.example.test", "app_smtp_address": "relay.example.test"}
+    relay = run_play(tmp_path, "relay", APP_PLAY, app_args(tmp_path, "-e", json.dumps(common)))["env"]
+    assert "SMTP_ADDRESS=relay.example.test" in relay
+    for name in ("SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_AUTHENTICATION"):
+        assert f"{name}=" not in relay
+    with_auth = {
+        **common,
+        "app_smtp_username": "mailer",
+        "app_smtp_password": "p w",
+        "app_smtp_authentication": "login",
+    }
+    authed = run_play(tmp_path, "authed", APP_PLAY, app_args(tmp_path, "-e", json.dumps(with_auth)))["env"]
+    assert "SMTP_USERNAME=mailer" in authed
+    assert "SMTP_PASSWORD='p w'" in authed
+    assert "SMTP_AUTHENTICATION=login" in authed
+
+
+def test_app_smtp_username_without_authentication_is_refused(tmp_path):
+    values = {"app_domain": "chat.example.test", "app_smtp_address": "smtp.example.test", "app_smtp_username": "u"}
+    run = run_ansible(tmp_path, "noauth", APP_PLAY, app_args(tmp_path, "-e", json.dumps(values)))
+    assert run.returncode != 0
+    assert "app_smtp_authentication is empty" in run.stdout

@@ -18,7 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 TYPED = ("bool", "int", "float")
 # Roles whose bool/int options are not converted yet; remove a role from here once it is.
-PENDING = {"app"}
+PENDING: set[str] = set()
 ROLES = sorted(p.parent.parent.name for p in REPO.glob("roles/*/meta/argument_specs.yml"))
 # Task keywords whose whole value is a Jinja expression.
 CONDITIONALS = {"when", "that", "changed_when", "failed_when", "until"}

@@ -144,3 +144,16 @@ def test_an_unsupported_release_is_refused_naming_the_range_and_the_override(lab
     before = state(lab)
     run = run_app_role(app_chatwoot_version="v4.18.0")
     assert_refused(lab, before, run, "outside the supported releases", "app_allow_unsupported_version")
+
+
+def test_input_chatwoot_would_refuse_is_refused_before_any_change(lab, final_step):
+    """Super admin e-mail and password and inbox names are checked against the release's rules first."""
+    before = state(lab)
+    run = run_app_role(
+        app_super_admin_email="admin@localhost",
+        app_super_admin_password="zqxwvpass",
+        app_inboxes=[{"name": "  ", "website_url": "https://www.lab.test"}],
+    )
+    output = run.stdout + run.stderr
+    assert_refused(lab, before, run, "would refuse this input", "admin@localhost")
+    assert "zqxwvpass" not in output, "the refused password was printed"
