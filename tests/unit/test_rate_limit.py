@@ -94,6 +94,7 @@ KEYS = [
     f"{P}28900:/api/v2/accounts/:account_id/reports:5",
     f"{P}28900:/api/v2/accounts/:account_id/reports/user:ada@example.com:5",
     f"{P}28900:/api/v1/accounts/:account_id/conversations/meta/user:tok3n:5",
+    f"{P}28900:/api/v1/accounts/:account_id/conversations/:id DELETE:5",  # v4.16: a space in the name
     "velma:views/conversations/1",
     "alfred:CHATWOOT_INSTALLATION_ONBOARDING",
     "queue:default",
@@ -130,6 +131,7 @@ def test_discriminator_of_throttles_whose_names_contain_colons():
         f"{P}28900:/api/v1/accounts/:account_id/upload:5",
         f"{P}28900:/api/v1/accounts/:account_id/conversations/:conversation_id/transcript:5",
         f"{P}28900:/api/v2/accounts/:account_id/reports:5",
+        f"{P}28900:/api/v1/accounts/:account_id/conversations/:id DELETE:5",
     ]
     assert selected(discriminator="15") == [f"{P}28900:/api/v1/accounts/:account_id/upload:15"]
     # uid:account_id discriminators are matched whole.
@@ -160,6 +162,9 @@ def test_throttle_names_with_colons_and_slashes_are_exact_prefixes():
     ]
     assert selected(throttle="/api/v2/accounts/:account_id/reports/user", discriminator="5") == []
     assert selected(throttle="/api/v1/accounts/:account_id") == []
+    assert selected(throttle="/api/v1/accounts/:account_id/conversations/:id DELETE", discriminator="5") == [
+        f"{P}28900:/api/v1/accounts/:account_id/conversations/:id DELETE:5"
+    ]
     glob_name = "widget?website_token={website_token}&cw_conversation={x-auth-token}"
     assert selected(throttle=glob_name) == [f"{P}2890001:{glob_name}:10.0.0.1"]
 
