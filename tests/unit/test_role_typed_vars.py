@@ -128,3 +128,34 @@ def test_the_guard_sees_raw_uses(tmp_path):
     problems = raw_uses("demo", typed_options("demo", tmp_path), tmp_path)
     assert len(problems) == 3, problems
     assert [p.split(":")[0] for p in problems] == ["tasks/main.yml", "tasks/main.yml", "templates/t.j2"]
+
+
+def assigned_names(value) -> set[str]:
+    """Variables a task file assigns at run time: `register:` and `set_fact:` keys (and block children)."""
+    names: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            names |= assigned_names(item)
+    elif isinstance(value, dict):
+        if isinstance(value.get("register"), str):
+            names.add(value["register"])
+        facts = value.get("ansible.builtin.set_fact") or value.get("set_fact")
+        if isinstance(facts, dict):
+            names |= set(facts)
+        for key in ("block", "rescue", "always"):
+            names |= assigned_names(value.get(key))
+    return names
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_no_task_overwrites_a_typed_copy(role):
+    """A `register: __app_bootstrap` once replaced the typed copy of app_bootstrap with a module result (a
+    dict), and `when: __app_bootstrap` failed at run time: typed copies must never be assigned by a task."""
+    copies = {f"__{name}" for name in typed_options(role)}
+    role_dir = REPO / "roles" / role
+    clashes = {
+        f"{path.relative_to(role_dir)}: {name}"
+        for path in sorted((role_dir / "tasks").glob("*.yml"))
+        for name in assigned_names(load_yaml(path)) & copies
+    }
+    assert not clashes, sorted(clashes)
