@@ -14,6 +14,10 @@ from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import
 
 pytestmark = pytest.mark.lab
 
+# The stack tests run against the oldest and the newest supported release (issue #9: the module suites
+# cover both ends of the range; the double's own suite covers every release).
+CHATWOOT_RELEASES = ("oldest", "newest")
+
 PASSWORD = "Sup3r-Secret!"
 ONBOARDING_KEY = "alfred:CHATWOOT_INSTALLATION_ONBOARDING"
 

@@ -10,6 +10,10 @@ from ansible_runner import run_module
 
 pytestmark = pytest.mark.lab
 
+# The stack tests run against the oldest and the newest supported release (issue #9: the module suites
+# cover both ends of the range; the double's own suite covers every release).
+CHATWOOT_RELEASES = ("oldest", "newest")
+
 # Ensures one installation config holds a value; honours check mode only through the rolled-back transaction.
 ENSURE_CONFIG = """
 name = SelfhostRunner.params["name"]

@@ -15,6 +15,10 @@ from ansible_runner import run_module
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import dotenv_quote
 
+# The stack tests run against the oldest and the newest supported release (issue #9: the module suites
+# cover both ends of the range; the double's own suite covers every release).
+CHATWOOT_RELEASES = ("oldest", "newest")
+
 redis_py = pytest.importorskip("redis", reason="the redis client is installed by `make setup`")
 
 PREFIX = "velma:rack::attack:"
