@@ -7,8 +7,15 @@ redis-cli inside the stack, HTTPS through the VPS's own Nginx, and the version c
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import pytest
+
+TESTS = Path(__file__).resolve().parents[3] / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))  # the repository's shared test helpers (tests/support)
+from support.lab import read_lab_images  # noqa: E402  (needs the path above)
 
 PROJECT = "/opt/chatwoot"
 DOMAIN = "chatwoot.lab.test"
@@ -80,3 +87,9 @@ class LabHost:
 @pytest.fixture
 def lab(host) -> LabHost:
     return LabHost(host)
+
+
+@pytest.fixture(scope="session")
+def lab_images() -> dict[str, str]:
+    """tests/lab/images.env, references resolved (LAB_CHATWOOT_NEWEST -> chatwoot-lab/chatwoot:v4.16.2)."""
+    return read_lab_images()

@@ -22,16 +22,12 @@ REPO = SCENARIO_DIR.parents[1]
 VPS = "cwlab-default-trixie"
 
 
-def lab_images() -> dict:
-    return dict(line.split("=", 1) for line in (REPO / "tests/lab/images.env").read_text().splitlines() if "=" in line)
-
-
 @pytest.fixture(scope="module")
-def final_step(host):
+def final_step(host, lab_images):
     record = host.file("/root/pre-upgrade-fingerprint.json")
     if not record.exists:
         pytest.skip("runs in the final verification, after the matrix reached the newest release")
-    newest = lab_images()["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
+    newest = lab_images["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
     stepped_to = json.loads(record.content_string)["to"]
     if stepped_to != newest:
         pytest.skip(f"runs once the matrix reached {newest} (now at {stepped_to})")
@@ -108,18 +104,18 @@ def test_an_image_older_than_the_schema_is_refused_even_without_the_release_reco
     assert host.file(record).content_string == saved
 
 
-def test_a_postgres_image_without_pgvector_is_refused_on_an_existing_install(lab, final_step):
-    load_into_vps(lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+def test_a_postgres_image_without_pgvector_is_refused_on_an_existing_install(lab, final_step, lab_images):
+    load_into_vps(lab_images["LAB_POSTGRES_NO_PGVECTOR"])
     before = state(lab)
-    run = run_app_role(app_postgres_image=lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+    run = run_app_role(app_postgres_image=lab_images["LAB_POSTGRES_NO_PGVECTOR"])
     assert_refused(lab, before, run, "has no pgvector extension", "nothing was changed")
 
 
-def test_a_postgres_image_without_pgvector_is_refused_on_a_fresh_install(host, lab, final_step):
-    load_into_vps(lab_images()["LAB_POSTGRES_NO_PGVECTOR"])
+def test_a_postgres_image_without_pgvector_is_refused_on_a_fresh_install(host, lab, final_step, lab_images):
+    load_into_vps(lab_images["LAB_POSTGRES_NO_PGVECTOR"])
     before = state(lab)
     run = run_app_role(
-        app_postgres_image=lab_images()["LAB_POSTGRES_NO_PGVECTOR"],
+        app_postgres_image=lab_images["LAB_POSTGRES_NO_PGVECTOR"],
         app_project_dir="/opt/chatwoot-fresh",
         app_project_name="chatwootfresh",
         app_rails_port=3999,
@@ -128,10 +124,10 @@ def test_a_postgres_image_without_pgvector_is_refused_on_a_fresh_install(host, l
     assert not host.file("/opt/chatwoot-fresh").exists, "the refused fresh install created its project directory"
 
 
-def test_a_postgresql_18_image_is_refused(host, lab, final_step):
+def test_a_postgresql_18_image_is_refused(host, lab, final_step, lab_images):
     """PostgreSQL 18+ images keep data under /var/lib/postgresql/<major>/docker (docker-library/postgres#1259).
     The stand-in carries the official images' PG_MAJOR=18 label of the new layout; it is never started."""
-    base = lab_images()["LAB_POSTGRES"]
+    base = lab_images["LAB_POSTGRES"]
     dockerfile = f"FROM {base}\nENV PG_MAJOR=18 PGDATA=/var/lib/postgresql/18/docker\n"
     build = host.run("printf %s %s | docker build -q -t lab/postgres:18 -", "%s", dockerfile)
     assert build.rc == 0, build.stderr
