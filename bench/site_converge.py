@@ -42,9 +42,11 @@ def stepping_stones() -> list[str]:
 
 def boot_delay() -> str:
     """The double's baked-in LAB_BOOT_DELAY (seconds), read from the oldest stone's image."""
-    images = dict(
-        line.split("=", 1) for line in (REPO / "tests/lab/images.env").read_text().splitlines() if "=" in line
-    )
+    images: dict[str, str] = {}
+    for line in (REPO / "tests/lab/images.env").read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            name, _sep, value = line.strip().partition("=")
+            images[name] = re.sub(r"\$\{(\w+)\}", lambda match: images[match.group(1)], value)
     image = images.get("LAB_CHATWOOT_OLDEST", "")
     out = subprocess.run(
         ["docker", "image", "inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", image],
