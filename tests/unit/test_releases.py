@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.lab import chatwoot_release_images  # tests/conftest.py puts tests/ on the path
 
 from ansible_collections.selfhost.chatwoot.plugins.filter import releases as filters
 from ansible_collections.selfhost.chatwoot.plugins.module_utils import _releases as rel
@@ -122,8 +123,5 @@ def test_the_lab_matrix_walks_every_stepping_stone():
     assert steps.count("side_effect upgrade.yml") == len(rel.STEPPING_STONES) - 1
     lab = yaml.safe_load((REPO / "inventories/lab/group_vars/chatwoot/main.yml").read_text())
     assert lab["lab_oldest_version"] == rel.STEPPING_STONES[0]
-    images = dict(
-        line.split("=", 1) for line in (REPO / "tests/lab/images.env").read_text().splitlines() if "=" in line
-    )
-    tags = {value.rsplit(":", 1)[1] for name, value in images.items() if name.startswith("LAB_CHATWOOT_V")}
+    tags = set(chatwoot_release_images())
     assert set(rel.STEPPING_STONES) <= tags, "every stepping stone needs a double image (tests/lab/images.env)"
