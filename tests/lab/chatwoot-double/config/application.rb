@@ -36,6 +36,18 @@ module Chatwoot
     Gem::Version.new(version) >= Gem::Version.new(release.to_s.delete_prefix('v'))
   end
 
+  # Upstream's guard (config/application.rb, v4.10.1-v4.16.2): MFA is offered only when all three Active
+  # Record encryption variables are set; nothing refuses to boot without them.
+  def self.encryption_configured?
+    ENV['ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY'].present? &&
+      ENV['ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY'].present? &&
+      ENV['ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT'].present?
+  end
+
+  def self.mfa_enabled?
+    encryption_configured?
+  end
+
   def self.lab_broken?
     APP_CONFIG.fetch('lab_broken', false) == true
   end
@@ -49,6 +61,25 @@ module Chatwoot
     # Same as Chatwoot: installation_configs.serialized_value is YAML inside a jsonb column.
     config.active_record.yaml_column_permitted_classes = [ActiveSupport::HashWithIndifferentAccess, Symbol]
     config.active_job.queue_adapter = :sidekiq
+
+    # Active Record encryption exactly as upstream configures it (config/application.rb, v4.10.1 and v4.16.2):
+    # only when ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY is present, the other two read with ENV.fetch(.., nil).
+    # Without the primary key nothing is configured and the app still boots; writing or reading an encrypted
+    # value then raises ActiveRecord::Encryption::Errors::Configuration. With keys, support_unencrypted_data
+    # makes a value that does not decrypt (other keys) read back as its stored ciphertext, not raise.
+    if ENV['ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY'].present?
+      config.active_record.encryption.primary_key = ENV['ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY']
+      config.active_record.encryption.deterministic_key = ENV.fetch('ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY', nil)
+      config.active_record.encryption.key_derivation_salt = ENV.fetch('ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT', nil)
+      config.active_record.encryption.support_unencrypted_data = true
+      config.active_record.encryption.extend_queries = true
+      config.active_record.encryption.store_key_references = true
+    end
+    # Upstream runs `load_defaults 7.0` (on Rails 7.1.5.2), so Active Record encryption derives keys with its
+    # framework default SHA1; the double's `load_defaults 7.2` would switch to SHA256 (a 7.1 default). Undo
+    # that, so keys are derived as upstream derives them.
+    config.active_record.encryption.hash_digest_class = OpenSSL::Digest::SHA1
+    config.active_record.encryption.support_sha1_for_non_deterministic_encryption = false
 
     # ActionCable: mounted at /cable, any Origin accepted (Chatwoot serves widgets on foreign sites).
     config.action_cable.mount_path = '/cable'

@@ -10,6 +10,9 @@ class Account < ApplicationRecord
   has_many :users, through: :account_users
   has_many :inboxes, dependent: :destroy
   has_many :web_widgets, class_name: '::Channel::WebWidget', dependent: :destroy
+  has_many :contacts, dependent: :destroy
+  has_many :conversations, dependent: :destroy
+  has_many :messages, dependent: :destroy
 
   validates :name, presence: true
 end

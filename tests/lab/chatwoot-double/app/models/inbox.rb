@@ -6,6 +6,10 @@ class Inbox < ApplicationRecord
 
   belongs_to :account
   belongs_to :channel, polymorphic: true, dependent: :destroy
+  has_many :contact_inboxes, dependent: :destroy
+  has_many :conversations, dependent: :destroy
+  has_many :messages, dependent: :destroy
+  has_many :inbox_members, dependent: :destroy
 
   validates :name, presence: true
   validates :account_id, presence: true

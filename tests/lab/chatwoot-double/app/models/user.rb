@@ -13,6 +13,11 @@ require 'bcrypt'
 #     "already confirmed" error when there is nothing to confirm;
 #   - recoverable: send_reset_password_instructions stores a digested token + sent_at (save without
 #     validation) and mails the instructions through Sidekiq.
+#
+# MFA columns and API tokens as upstream (app/models/user.rb and concerns/access_tokenable.rb, v4.10.1 and
+# v4.16.2): `serialize :otp_backup_codes, type: Array`, `encrypts :otp_secret, deterministic: true` and
+# `encrypts :otp_backup_codes`, declared unconditionally (keys or not); every user gets an access_tokens row
+# (its API token for the api_access_token header) after create.
 class User < ApplicationRecord
   PASSWORD_LENGTH = 6..128
   EMAIL_REGEXP = /\A[^@\s]+@[^@\s]+\z/
@@ -28,6 +33,18 @@ class User < ApplicationRecord
 
   has_many :account_users, dependent: :destroy
   has_many :accounts, through: :account_users
+  has_many :inbox_members, dependent: :destroy
+  has_many :inboxes, through: :inbox_members
+  has_many :messages, as: :sender, dependent: :nullify
+  has_one :access_token, as: :owner, dependent: :destroy
+
+  # Upstream writes `serialize :otp_backup_codes, type: Array`; under its `load_defaults 7.0` the coder is YAML
+  # (the 7.1+ defaults the double loads have no default coder, so it is named here).
+  serialize :otp_backup_codes, type: Array, coder: YAML
+  encrypts :otp_secret, deterministic: true
+  encrypts :otp_backup_codes
+
+  after_create :create_access_token
 
   attr_reader :password, :raw_confirmation_token
   attr_accessor :password_confirmation
@@ -40,6 +57,29 @@ class User < ApplicationRecord
 
   before_create :generate_confirmation_token, if: :confirmation_required?
   after_commit :send_on_create_confirmation_instructions, on: :create, if: :send_confirmation_notification?
+
+  def create_access_token
+    AccessToken.create!(owner: self)
+  end
+
+  # Upstream: administrators of the current account see all its inboxes, agents their inbox memberships.
+  def assigned_inboxes(account)
+    administrator_of?(account) ? account.inboxes : inboxes.where(account_id: account.id)
+  end
+
+  def administrator_of?(account)
+    account_users.find_by(account_id: account.id)&.administrator? || false
+  end
+
+  def available_name
+    display_name.presence || name
+  end
+
+  # The sender block of upstream's message JSON (User#push_event_data), without availability_status (presence
+  # lives in Redis upstream) and with empty avatar URLs (no avatars in the double).
+  def push_event_data
+    { id: id, name: name, available_name: available_name, avatar_url: '', type: 'user', thumbnail: '' }
+  end
 
   def self.from_email(email)
     find_by(email: email&.downcase)
