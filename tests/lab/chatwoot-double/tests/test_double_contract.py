@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import secrets
 import tarfile
 import uuid
 from datetime import datetime
@@ -41,7 +42,14 @@ CHATWOOT_STACK_ENV = {
     "RAILS_MAX_THREADS": "3",
     "SIDEKIQ_CONCURRENCY": "4",
     "RACK_ATTACK_ALLOWED_IPS": f"{ALLOWED_IP}, 2001:db8::7",
+    # The MFA columns' keys (upstream reads them in config/application.rb; the contract's "Environment").
+    "ACTIVE_RECORD_ENCRYPTION_PRIMARY_KEY": secrets.token_hex(16),
+    "ACTIVE_RECORD_ENCRYPTION_DETERMINISTIC_KEY": secrets.token_hex(16),
+    "ACTIVE_RECORD_ENCRYPTION_KEY_DERIVATION_SALT": secrets.token_hex(16),
+    # Upstream's flood limit per conversation and minute (lib/limits.rb, default 200), small enough to reach.
+    "CONVERSATION_MESSAGE_PER_MINUTE_LIMIT": "5",
 }
+ENCRYPTION_KEYS = [name for name in CHATWOOT_STACK_ENV if name.startswith("ACTIVE_RECORD_ENCRYPTION_")]
 WIDGET_THROTTLE = "widget?website_token={website_token}&cw_conversation={x-auth-token}"
 VECTOR_MESSAGE = "Failed to enable 'vector' extension. Read more at https://chwt.app/v4/migration"
 CAPTAIN_MIGRATION = "20250104200055"
@@ -770,3 +778,176 @@ def test_sidekiq_alive_answers_while_its_key_is_fresh(stack):
     )
     wait_for(lambda: r.exists(key), 30, "the alive job to rewrite its key")
     assert "Alive!" in _alive(stack)
+
+
+# --------------------------------------------------------------------------------------------- encryption
+
+
+OTP_SECRET = "JBSWY3DPEHPK3PXP"
+BACKUP_CODES = ["1a2b3c4d", "5e6f7a8b"]
+
+
+def test_mfa_columns_are_encrypted_and_read_back_only_with_the_same_keys(stack, super_admin):
+    """Upstream app/models/user.rb (v4.10.1-v4.16.2): `encrypts :otp_secret, deterministic: true` and
+    `encrypts :otp_backup_codes` (serialized Array); config/application.rb configures the keys from
+    ACTIVE_RECORD_ENCRYPTION_* only when the primary key is set, with support_unencrypted_data,
+    extend_queries and store_key_references. So: written with keys A, the columns hold ciphertext; with A
+    they read back; with other keys Rails' decryption raises Errors::Decryption, which
+    support_unencrypted_data turns into the stored ciphertext: otp_secret reads as that text (a restore with
+    the wrong keys silently breaks MFA) and otp_backup_codes, YAML-loaded from it, as a Hash, which the Array
+    serializer refuses (SerializationTypeMismatch). Without keys the app still boots, and reading or writing
+    the columns raises Errors::Configuration."""
+    user_id = super_admin["user_id"]
+    stack.runner(
+        f"User.find({user_id}).update!(otp_secret: '{OTP_SECRET}', otp_backup_codes: {json.dumps(BACKUP_CODES)})"
+    )
+    raw_secret, raw_codes = sql(stack, "SELECT otp_secret, otp_backup_codes FROM users WHERE id = %s", (user_id,))[0]
+    for raw in (raw_secret, raw_codes):
+        message = json.loads(raw)
+        assert set(message) == {"p", "h"} and "i" in message["h"], raw  # payload + headers with a key reference
+    assert OTP_SECRET not in raw_secret and BACKUP_CODES[0] not in raw_codes
+
+    read = (
+        f"u = User.find({user_id}); result = {{secret: u.otp_secret, codes: u.otp_backup_codes,"
+        f" by_secret: User.find_by(otp_secret: '{OTP_SECRET}')&.id, mfa: Chatwoot.mfa_enabled?}}"
+    )
+    same_keys = runner_json(stack, read)
+    assert same_keys == {"secret": OTP_SECRET, "codes": BACKUP_CODES, "by_secret": user_id, "mfa": True}
+
+    other_env = {**stack.env, **{name: secrets.token_hex(16) for name in ENCRYPTION_KEYS}}
+    other_keys = runner_json(
+        stack,
+        f"u = User.find({user_id}); result = {{secret: u.otp_secret, by_secret: User.find_by(otp_secret:"
+        f" '{OTP_SECRET}')&.id}}\nbegin; u.otp_backup_codes; rescue => e; result[:codes] = e.class.name; end\n"
+        "begin; ActiveRecord::Encryption.encryptor.decrypt(u.otp_secret_before_type_cast);"
+        " result[:decrypt] = 'decrypted'; rescue => e; result[:decrypt] = e.class.name; end",
+        env=other_env,
+    )
+    assert other_keys == {
+        "secret": raw_secret,  # the ciphertext, as if it were a plaintext secret
+        "by_secret": None,
+        "codes": "ActiveRecord::SerializationTypeMismatch",  # the ciphertext's JSON is no Array
+        "decrypt": "ActiveRecord::Encryption::Errors::Decryption",
+    }
+
+    no_keys_env = {name: value for name, value in stack.env.items() if name not in ENCRYPTION_KEYS}
+    no_keys = runner_json(
+        stack,
+        f"u = User.find({user_id}); result = {{mfa: Chatwoot.mfa_enabled?}}\n"
+        "begin; u.otp_secret; rescue => e; result[:read] = e.class.name; end\n"
+        "begin; u.update!(otp_secret: 'X'); rescue => e; result[:write] = e.class.name; end",
+        env=no_keys_env,
+    )
+    assert no_keys == {
+        "mfa": False,
+        "read": "ActiveRecord::Encryption::Errors::Configuration",
+        "write": "ActiveRecord::Encryption::Errors::Configuration",
+    }
+
+
+# --------------------------------------------------------------------------------------------- message API
+
+
+@pytest.fixture(scope="module")
+def api_site(stack, super_admin) -> dict:
+    """The super admin's API token (upstream: every user gets an access_tokens row on create), a web widget
+    inbox in its account and a contact there."""
+    return runner_json(
+        stack,
+        f"account = Account.find({super_admin['account_id']}); user = User.find({super_admin['user_id']});"
+        "widget = Channel::WebWidget.create!(account: account, website_url: 'https://api.example.test');"
+        "inbox = Inbox.create!(account: account, channel: widget, name: 'API writes');"
+        "contact = Contact.create!(account: account, name: 'Carla Contact', email: 'carla@example.test');"
+        "result = {token: user.access_token.token, account_id: account.id, inbox_id: inbox.id,"
+        " contact_id: contact.id, tokens: AccessToken.where(owner: user).count}",
+    )
+
+
+def api_post(stack, path: str, token: str | None, **json_body) -> requests.Response:
+    headers = {"api_access_token": token} if token is not None else {}
+    return post(stack.base_url, path, ip=unique_ip(), headers=headers, json=json_body)
+
+
+def test_conversation_and_message_write_through_the_api(stack, api_site):
+    """Upstream ConversationsController#create (inbox_id + contact_id) and
+    Conversations::MessagesController#create (v4.10.1, v4.16.2), api_access_token header: 200 with the
+    conversation's display id, then the message JSON (views/api/v1/models/_message); the rows are upstream's
+    (messages.account_id/inbox_id/conversation_id/message_type/content; display_id from the database trigger)."""
+    assert api_site["tokens"] == 1
+    account = api_site["account_id"]
+    created = api_post(
+        stack,
+        f"/api/v1/accounts/{account}/conversations",
+        api_site["token"],
+        inbox_id=api_site["inbox_id"],
+        contact_id=api_site["contact_id"],
+    )
+    assert created.status_code == 200, created.text
+    conversation = created.json()
+    assert conversation["status"] == "open" and conversation["messages"] == []
+    assert conversation["inbox_id"] == api_site["inbox_id"] and conversation["account_id"] == account
+    assert conversation["meta"]["sender"]["id"] == api_site["contact_id"]
+    (conversation_pk, display_id), *_ = sql(
+        stack, "SELECT id, display_id FROM conversations WHERE uuid = %s", (conversation["uuid"],)
+    )
+    assert conversation["id"] == display_id
+
+    content = f"acknowledged write {uuid.uuid4().hex[:8]}"
+    answer = api_post(
+        stack, f"/api/v1/accounts/{account}/conversations/{display_id}/messages", api_site["token"], content=content
+    )
+    assert answer.status_code == 200, answer.text
+    message = answer.json()
+    assert message["content"] == content and message["conversation_id"] == display_id
+    assert (message["message_type"], message["content_type"], message["status"], message["private"]) == (
+        1,
+        "text",
+        "sent",
+        False,
+    )
+    assert message["sender"]["type"] == "user" and isinstance(message["created_at"], int)
+    row = sql(
+        stack,
+        "SELECT content, account_id, inbox_id, conversation_id, message_type, sender_type FROM messages WHERE id = %s",
+        (message["id"],),
+    )
+    assert row == [(content, account, api_site["inbox_id"], conversation_pk, 1, "User")]
+
+
+def test_message_api_refuses_without_a_valid_token_and_for_unknown_conversations(stack, api_site):
+    """Upstream: no api_access_token -> devise_token_auth's 401 {"errors": [...]}; an unknown token -> 401
+    "Invalid Access Token"; an unknown conversation display id or account -> 404 "Resource could not be
+    found" (handle_with_exception); nothing is written."""
+    account = api_site["account_id"]
+    path = f"/api/v1/accounts/{account}/conversations/999999/messages"
+    before = sql(stack, "SELECT count(*) FROM messages")[0][0]
+
+    missing = api_post(stack, path, None, content="x")
+    assert missing.status_code == 401
+    assert missing.json() == {"errors": ["You need to sign in or sign up before continuing."]}
+    invalid = api_post(stack, path, "not-a-token", content="x")
+    assert (invalid.status_code, invalid.json()) == (401, {"error": "Invalid Access Token"})
+    unknown = api_post(stack, path, api_site["token"], content="x")
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "Resource could not be found"})
+    no_account = api_post(stack, "/api/v1/accounts/999999/conversations/1/messages", api_site["token"], content="x")
+    assert no_account.status_code == 404
+    assert sql(stack, "SELECT count(*) FROM messages")[0][0] == before
+
+
+def test_message_flood_limit_per_conversation(stack, api_site):
+    """Upstream Message#prevent_message_flooding (lib/limits.rb): at most CONVERSATION_MESSAGE_PER_MINUTE_LIMIT
+    messages per conversation in the last minute (5 here, default 200); the next is refused with 422
+    {"error": "Validation failed: Too many messages"} (the controller rescues it) and not stored."""
+    account = api_site["account_id"]
+    conversation = api_post(
+        stack,
+        f"/api/v1/accounts/{account}/conversations",
+        api_site["token"],
+        inbox_id=api_site["inbox_id"],
+        contact_id=api_site["contact_id"],
+    ).json()
+    path = f"/api/v1/accounts/{account}/conversations/{conversation['id']}/messages"
+    codes = [api_post(stack, path, api_site["token"], content=f"m{i}").status_code for i in range(6)]
+    assert codes == [200] * 5 + [422]
+    refused = api_post(stack, path, api_site["token"], content="again")
+    assert refused.json() == {"error": "Validation failed: Too many messages"}

@@ -162,7 +162,9 @@ def test_signup_creates_account_like_account_builder(fleet, tag):
 def test_migrations_and_schema_per_release(fleet, tag):
     """Each release adds at least one additive migration (lab marker rows from v4.11.0 on), so an upgrade
     visibly migrates; v4.16.0 adds accounts.feature_flags_ext_1 (upstream PR #14947: a second feature-flag
-    bitset, bigint default 0)."""
+    bitset, bigint default 0) and the messages index (sender_type, sender_id, created_at) (upstream
+    20260630000000_add_sender_created_index_to_messages, PR #14889, built concurrently). Every release has
+    upstream's message tables and the conversation display-id trigger (db/schema.rb)."""
     site = fleet[tag]
     database = site.stack.env["POSTGRES_DATABASE"]
     expected_markers = [release for release in ("4.11.0", "4.12.0", "4.14.0", "4.16.0") if at_least(tag, release)]
@@ -178,3 +180,17 @@ def test_migrations_and_schema_per_release(fleet, tag):
         database=database,
     )
     assert column == ([("bigint", "0")] if at_least(tag, "4.16.0") else [])
+    index = sql(
+        site.stack,
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'index_messages_on_sender_and_created'",
+        database=database,
+    )
+    assert [row[0].split(" USING ")[1] for row in index] == (
+        ["btree (sender_type, sender_id, created_at)"] if at_least(tag, "4.16.0") else []
+    )
+    triggers = sql(
+        site.stack,
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname",
+        database=database,
+    )
+    assert [row[0] for row in triggers] == ["accounts_after_insert_row_tr", "conversations_before_insert_row_tr"]
