@@ -43,6 +43,11 @@ def chatwoot_downgrade_problem(new, current):
     return _releases.downgrade_problem(current, new)
 
 
+def chatwoot_jump_problem(new, current):
+    """A message when upgrading from ``current`` to ``new`` skips a stepping stone, else ''."""
+    return _releases.jump_problem(current, new)
+
+
 def chatwoot_schema_downgrade_problem(image, database_version, image_version):
     """A message when the database's newest migration is newer than every migration ``image`` ships, else ''."""
     return _releases.schema_downgrade_problem(database_version, image_version, image)
@@ -57,4 +62,5 @@ class FilterModule:
             "chatwoot_version_problems": chatwoot_version_problems,
             "chatwoot_downgrade_problem": chatwoot_downgrade_problem,
             "chatwoot_schema_downgrade_problem": chatwoot_schema_downgrade_problem,
+            "chatwoot_jump_problem": chatwoot_jump_problem,
         }

@@ -29,6 +29,8 @@ KNOWN_BAD = {
 }
 # The override a person who knows what they are doing sets to deploy a release outside that range.
 OVERRIDE_VARIABLE = "app_allow_unsupported_version"
+# Lets an upgrade go further than the next stepping stone.
+JUMP_OVERRIDE_VARIABLE = "app_allow_version_jump"
 
 # Per-release facts a host must act on (docs/compatibility.md, "What changes between releases").
 HEALTH_ROUTE_SINCE = (4, 11, 0)  # GET /health, chatwoot/chatwoot#13386
@@ -123,6 +125,41 @@ def downgrade_problem(current, new) -> str:
         f"Refusing to downgrade Chatwoot from {current} to {new}: the database was migrated by {current} and "
         f"{new} does not know its schema. To go back, restore a backup taken on {new} (playbooks/restore.yml "
         f"once backups exist), or pin {current} or newer."
+    )
+
+
+def furthest_upgrade(current) -> tuple:
+    """The newest (major, minor) an upgrade from ``current`` may go to in one step.
+
+    That is the minor of the next stepping stone; when ``current`` is an earlier patch of that stone's minor
+    (v4.10.0 before the stone v4.10.1), the stone after it.
+    """
+    version = parse_version(current)
+    stone = next_stepping_stone(current)
+    if parse_version(stone)[:2] == version[:2]:
+        stone = next_stepping_stone(stone)
+    return parse_version(stone)[:2]
+
+
+def jump_problem(current, new) -> str:
+    """A message when going from ``current`` to ``new`` skips a stepping stone, else ''."""
+    if not current:
+        return ""
+    try:
+        old, target = parse_version(current), parse_version(new)
+        limit = furthest_upgrade(current)
+    except ValueError:
+        return ""
+    if target <= old or target[:2] <= limit:
+        return ""
+    stone = next_stepping_stone(current)
+    if parse_version(stone)[:2] == old[:2]:
+        stone = next_stepping_stone(stone)
+    return (
+        f"Refusing to upgrade Chatwoot from {current} straight to {new}: that skips the stepping stone {stone} "
+        f'(docs/compatibility.md, "Stepping stones"; long jumps are where upstream migrations fail part-way). '
+        f"Pin {stone}, run the playbook, then pin the next stone. Set {JUMP_OVERRIDE_VARIABLE}: true to jump "
+        "anyway (the pre-upgrade backup, the rehearsal and the rollback still protect the data)."
     )
 
 

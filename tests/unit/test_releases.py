@@ -125,3 +125,23 @@ def test_the_lab_matrix_walks_every_stepping_stone():
     assert lab["lab_oldest_version"] == rel.STEPPING_STONES[0]
     tags = set(chatwoot_release_images())
     assert set(rel.STEPPING_STONES) <= tags, "every stepping stone needs a double image (tests/lab/images.env)"
+
+
+def test_jump_past_a_stepping_stone_is_refused():
+    # First install, same release, the next stone and patches within its minor: allowed.
+    assert rel.jump_problem("", "v4.16.2") == ""
+    assert rel.jump_problem("v4.10.1", "v4.10.1-ce") == ""
+    assert rel.jump_problem("v4.10.1", "v4.12.1") == ""
+    assert rel.jump_problem("v4.10.1", "v4.11.2") == ""
+    assert rel.jump_problem("v4.12.1", "v4.14.2") == ""
+    assert rel.jump_problem("v4.14.2", "v4.16.2") == ""
+    # An earlier patch of a stone's minor may go on to the stone after it.
+    assert rel.jump_problem("v4.10.0", "v4.12.1") == ""
+    # Downgrades are another guard's business.
+    assert rel.jump_problem("v4.14.2", "v4.12.1") == ""
+    problem = rel.jump_problem("v4.10.1", "v4.14.2")
+    assert "v4.12.1" in problem and rel.JUMP_OVERRIDE_VARIABLE in problem
+    assert "v4.14.2" in rel.jump_problem("v4.12.1", "v4.16.2")
+    assert "v4.12.1" in rel.jump_problem("v4.10.0", "v4.16.2")
+    # Unparseable input is the version guard's business.
+    assert rel.jump_problem("v4.10.1", "latest") == ""

@@ -241,7 +241,7 @@ APP_FALSE = {
     "app_smtp_enable_starttls_auto": "no",
     "app_allow_unsupported_version": "false",
     "app_bootstrap": "false",
-    "app_rails_port": "3001",
+    "app_rails_port": "3005",
     "app_redis_db": "2",
     "app_rack_attack_limit": "100",
     "app_smtp_port": "2525",
@@ -279,7 +279,7 @@ def test_app_strings_render_like_typed_values(tmp_path):
     assert "SMTP_PORT=2525" in env
     assert "@redis:6379/2" in env
     assert "MALLOC_ARENA_MAX" not in env
-    assert '"127.0.0.1:3001:3000"' in compose
+    assert '"127.0.0.1:3005:3000"' in compose
     assert "5432:5432" not in compose
     assert "6379:6379" not in compose
 

@@ -1,0 +1,91 @@
+"""Probe a URL at a fixed interval until told to stop, and count what failed.
+
+Used by the default scenario (a successful upgrade must not fail one request through nginx) and by
+bench/upgrade_probe.py. Runs as a script so a playbook can start it in the background:
+
+    python tests/support/probe.py --url https://127.0.0.1:8443/api --host chatwoot.lab.test \
+        --interval 0.1 --out /tmp/probe.json --stop-file /tmp/probe.stop
+
+It stops when the stop file appears (or on SIGTERM) and writes a JSON summary to --out: requests, failures
+(status other than 200, or no answer), the first failures with their time, and the probe's wall time.
+Traffic goes only to the URL given (loopback in every test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+
+
+def probe_once(url: str, host: str | None, timeout: float, context: ssl.SSLContext) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            response.read()
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.reason if isinstance(exc.reason, str) else str(exc.reason)
+    except (OSError, ssl.SSLError) as exc:
+        return 0, f"{type(exc).__name__}: {exc}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--host", help="Host header (the site's name when the URL names 127.0.0.1)")
+    parser.add_argument("--interval", type=float, default=0.1)
+    parser.add_argument("--timeout", type=float, default=5.0)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--stop-file", required=True)
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop anyway after this long")
+    args = parser.parse_args(argv)
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the lab's self-signed certificate; the tests verify TLS elsewhere
+
+    stopping = False
+
+    def stop(_signum, _frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    requests = failures = 0
+    first_failures: list[dict] = []
+    statuses: dict[str, int] = {}
+    next_at = started
+    while not stopping and not os.path.exists(args.stop_file) and time.monotonic() - started < args.max_seconds:
+        status, error = probe_once(args.url, args.host, args.timeout, context)
+        requests += 1
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+        if status != 200:
+            failures += 1
+            if len(first_failures) < 20:
+                first_failures.append({"t": round(time.monotonic() - started, 2), "status": status, "error": error})
+        next_at += args.interval
+        time.sleep(max(0.0, next_at - time.monotonic()))
+    summary = {
+        "url": args.url,
+        "interval": args.interval,
+        "requests": requests,
+        "failures": failures,
+        "statuses": statuses,
+        "first_failures": first_failures,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    with open(args.out, "w", encoding="utf-8") as handle:
+        json.dump(summary, handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
