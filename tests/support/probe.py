@@ -9,6 +9,10 @@ bench/upgrade_probe.py. Runs as a script so a playbook can start it in the backg
 It stops when the stop file appears (or on SIGTERM) and writes a JSON summary to --out: requests, failures
 (status other than 200, or no answer), the first failures with their time, and the probe's wall time.
 Traffic goes only to the URL given (loopback in every test).
+
+With --write TOKEN the probe is a writer instead: it POSTs {"content": ...} as JSON with that
+api_access_token to each --url in turn (Chatwoot's message API) and records the id of every message the
+server acknowledged (200), so a test can check that none of them was lost.
 """
 
 from __future__ import annotations
@@ -24,27 +28,39 @@ import urllib.error
 import urllib.request
 
 
-def probe_once(url: str, host: str | None, timeout: float, context: ssl.SSLContext) -> tuple[int, str]:
-    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+def probe_once(
+    url: str,
+    host: str | None,
+    timeout: float,
+    context: ssl.SSLContext,
+    token: str | None = None,
+    body: dict | None = None,
+) -> tuple[int, str, bytes]:
+    headers = {"Host": host} if host else {}
+    data = None
+    if token is not None:
+        headers.update({"api_access_token": token, "Content-Type": "application/json"})
+        data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(url, headers=headers, data=data, method="POST" if data else "GET")
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-            response.read()
-            return response.status, ""
+            return response.status, "", response.read()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.reason if isinstance(exc.reason, str) else str(exc.reason)
+        return exc.code, exc.reason if isinstance(exc.reason, str) else str(exc.reason), b""
     except (OSError, ssl.SSLError) as exc:
-        return 0, f"{type(exc).__name__}: {exc}"
+        return 0, f"{type(exc).__name__}: {exc}", b""
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True)
+    parser.add_argument("--url", required=True, action="append", help="more than one: used in turn")
     parser.add_argument("--host", help="Host header (the site's name when the URL names 127.0.0.1)")
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--out", required=True)
     parser.add_argument("--stop-file", required=True)
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="stop anyway after this long")
+    parser.add_argument("--write", metavar="TOKEN", help="POST messages with this api_access_token")
     args = parser.parse_args(argv)
 
     context = ssl.create_default_context()
@@ -62,9 +78,14 @@ def main(argv=None) -> int:
     requests = failures = 0
     first_failures: list[dict] = []
     statuses: dict[str, int] = {}
+    acknowledged: list[int] = []
     next_at = started
     while not stopping and not os.path.exists(args.stop_file) and time.monotonic() - started < args.max_seconds:
-        status, error = probe_once(args.url, args.host, args.timeout, context)
+        url = args.url[requests % len(args.url)]
+        body = {"content": f"probe message {requests}"} if args.write else None
+        status, error, answer = probe_once(url, args.host, args.timeout, context, args.write, body)
+        if args.write and status == 200:
+            acknowledged.append(json.loads(answer)["id"])
         requests += 1
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         if status != 200:
@@ -74,7 +95,7 @@ def main(argv=None) -> int:
         next_at += args.interval
         time.sleep(max(0.0, next_at - time.monotonic()))
     summary = {
-        "url": args.url,
+        "urls": args.url,
         "interval": args.interval,
         "requests": requests,
         "failures": failures,
@@ -82,6 +103,8 @@ def main(argv=None) -> int:
         "first_failures": first_failures,
         "seconds": round(time.monotonic() - started, 1),
     }
+    if args.write:
+        summary["acknowledged"] = acknowledged
     with open(args.out, "w", encoding="utf-8") as handle:
         json.dump(summary, handle)
     return 0

@@ -17,6 +17,10 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))  # the repository's shared test helpers (tests/support)
 from support.lab import read_lab_images  # noqa: E402  (needs the path above)
 
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))  # lab_runs, for the suites in the sub-directories too
+
 PROJECT = "/opt/chatwoot"
 DOMAIN = "chatwoot.lab.test"
 

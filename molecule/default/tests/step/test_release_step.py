@@ -91,3 +91,14 @@ def test_every_earlier_row_survived_the_upgrade(host, lab):
     assert sum(len(rows) for rows in before["tables"].values()) > 5, "the fingerprint holds too few rows to mean much"
     assert lab.psql(f"SELECT count(*) FROM accounts WHERE name = 'written by {before['from']}'") == "1"
     assert lab.psql("SELECT count(*) FROM users WHERE type = 'SuperAdmin'") == "1"
+
+
+def test_the_upgrade_failed_no_request_through_nginx(host):
+    """upgrade.yml probed /api through nginx every 100 ms during the whole converge (zero-downtime switch)."""
+    result = host.file("/root/probe.json")
+    if not result.exists:
+        pytest.skip("no probe ran: this step was the first install, not an upgrade")
+    probe = json.loads(result.content_string)
+    assert probe["requests"] > 100, probe
+    assert probe["failures"] == 0, probe
+

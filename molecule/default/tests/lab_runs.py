@@ -1,0 +1,59 @@
+"""Runs of the app role against the converged lab VPS, and the host state a refused run must not change.
+
+Shared by test_refusals.py (final verification) and data_safety/ (after the first converge).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+SCENARIO_DIR = Path(__file__).resolve().parents[1]
+REPO = SCENARIO_DIR.parents[1]
+
+
+def state(lab) -> dict:
+    """What must not change: the live files and the containers (name -> image ID and start time)."""
+    files = {
+        path: hashlib.sha256(lab.host.file(f"/opt/chatwoot/{path}").content).hexdigest()
+        for path in ("compose.yaml", ".env", "postgres.env", "redis.env", "secrets.json")
+    }
+    listing = lab.host.run("docker ps --filter label=com.docker.compose.project=chatwoot --format '{{.ID}}'")
+    containers = {}
+    for cid in listing.stdout.split():
+        info = json.loads(lab.host.run("docker inspect %s", cid).stdout)[0]
+        containers[info["Name"]] = (info["Image"], info["State"]["StartedAt"])
+    return {"files": files, "containers": containers}
+
+
+def run_app_role(**extra_vars) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
+            str(REPO / "playbooks/app.yml"),
+            "-e",
+            json.dumps({"lab_repo": str(REPO), "lab_https_port": 443, **extra_vars}),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        cwd=SCENARIO_DIR,
+        timeout=900,
+    )
+
+
+def assert_refused(lab, before: dict, run: subprocess.CompletedProcess, *phrases: str) -> None:
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output[-3000:]
+    for phrase in phrases:
+        assert phrase in output, f"{phrase!r} not in:\n{output[-3000:]}"
+    assert state(lab) == before, "the refused run changed the host"
