@@ -101,4 +101,3 @@ def test_the_upgrade_failed_no_request_through_nginx(host):
     probe = json.loads(result.content_string)
     assert probe["requests"] > 100, probe
     assert probe["failures"] == 0, probe
-
