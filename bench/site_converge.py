@@ -2,9 +2,11 @@
 
 Creates its own lab VPS (tests/lab/lab.sh with LAB_NAME=chatwoot-bench, ports on 127.0.0.1 only),
 converges it with the lab inventory at the oldest supported release, re-runs the converge three times
-(median), then upgrades through every stepping stone to the newest release while a probe asks GET /api
-through Nginx every 100 ms and counts the seconds it did not answer 200. The Chatwoot double sleeps its
-boot delay (LAB_BOOT_DELAY, baked into the image) on every Rails boot, like a real, slow Rails boot.
+(median), times the two failing upgrades to the lab's broken release (the rehearsal refusing it, then,
+forced past the rehearsal, the automatic rollback and its write freeze), then upgrades through every
+stepping stone to the newest release while a probe asks GET /api through Nginx every 100 ms and counts the
+seconds it did not answer 200, and reads each upgrade's write freeze from the run's output. The Chatwoot
+double sleeps its boot delay (LAB_BOOT_DELAY, baked into the image) on every Rails boot, like a real Rails.
 Writes its section of docs/benchmarks.md and removes the VPS.
 
 Run from the repository root after `make lab-images`:
@@ -71,8 +73,8 @@ def lab_env(name: str, https_port: int, http_port: int) -> dict:
     return env
 
 
-def converge(env: dict, name: str, https_port: int, *extra: str) -> tuple[float, str]:
-    """Run site.yml once; return (seconds, recap line)."""
+def converge(env: dict, name: str, https_port: int, *extra: str, expect_failure: bool = False) -> tuple:
+    """Run site.yml once; return (seconds, recap line, output), or (seconds, output) when it must fail."""
     started = time.monotonic()
     run = subprocess.run(
         [
@@ -93,10 +95,25 @@ def converge(env: dict, name: str, https_port: int, *extra: str) -> tuple[float,
         check=False,
     )
     elapsed = time.monotonic() - started
+    if expect_failure:
+        if run.returncode == 0:
+            raise SystemExit(f"converge was expected to fail:\n{run.stdout[-4000:]}")
+        return elapsed, run.stdout + run.stderr
     if run.returncode != 0:
         raise SystemExit(f"converge failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
     recap = next(line for line in run.stdout.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line))
-    return elapsed, " ".join(recap.split())
+    return elapsed, " ".join(recap.split()), run.stdout
+
+
+def freeze_seconds(output: str) -> float | None:
+    """The write freeze an upgrading converge reported (upgrade_thaw.yml), None when it ran no upgrade."""
+    found = re.search(r"writes were refused \(503, Retry-After\) for ([0-9.]+) s", " ".join(output.split()))
+    return float(found.group(1)) if found else None
+
+
+def broken_release() -> str:
+    text = (REPO / "tests/lab/images.env").read_text()
+    return re.search(r"^LAB_CHATWOOT_BROKEN=\S+:(\S+)$", text, re.M).group(1)
 
 
 class ApiProbe(threading.Thread):
@@ -162,21 +179,45 @@ def main() -> None:
         # The VPS only: the converges below are what is measured.
         subprocess.run([lab_sh, "up"], env=dict(env, LAB_SKIP_DEPLOY="1"), check=True, capture_output=True)
         load_before = os.getloadavg()
-        first, first_recap = converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stones[0]}")
+        first, first_recap, _out = converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stones[0]}")
         reruns = [
-            converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stones[0]}")
+            converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stones[0]}")[:2]
             for _run in range(args.reruns)
         ]
+        broken = broken_release()
+        refused, refused_out = converge(
+            env, args.name, args.https_port, "-e", f"app_chatwoot_version={broken}", expect_failure=True
+        )
+        if "production was not touched" not in refused_out:
+            raise SystemExit(f"the rehearsal did not refuse {broken}:\n{refused_out[-3000:]}")
+        rolled, rolled_out = converge(
+            env,
+            args.name,
+            args.https_port,
+            "-e",
+            f"app_chatwoot_version={broken}",
+            "-e",
+            "app_upgrade_rehearsal=false",
+            expect_failure=True,
+        )
+        flat = " ".join(rolled_out.split())
+        rollback = re.search(r"rolled back automatically in ([0-9.]+) s", flat)
+        frozen = re.search(r"writes were refused with 503 for ([0-9.]+) s", flat)
+        if not rollback or not frozen:
+            raise SystemExit(f"no automatic rollback of {broken}:\n{rolled_out[-3000:]}")
+        failing = (broken, refused, rolled, float(rollback.group(1)), float(frozen.group(1)))
         for stone in stones[1:]:
             probe = ApiProbe(args.https_port)
             probe.start()
             time.sleep(3)  # a baseline of good answers before the upgrade starts
-            seconds, recap = converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stone}")
+            seconds, recap, output = converge(env, args.name, args.https_port, "-e", f"app_chatwoot_version={stone}")
             time.sleep(3)
             probe.stop.set()
             probe.join()
             failed = sum(1 for _tick, ok in probe.samples if not ok)
-            upgrades.append((stone, seconds, recap, len(probe.samples), failed, probe.downtime()))
+            upgrades.append(
+                (stone, seconds, recap, len(probe.samples), failed, probe.downtime(), freeze_seconds(output))
+            )
         load_after = os.getloadavg()
     finally:
         subprocess.run([lab_sh, "down"], env=env, check=False, capture_output=True)
@@ -186,7 +227,8 @@ def main() -> None:
         f"| upgrade to {stone} | {seconds:.1f} | `{recap}` |" for stone, seconds, recap, *_rest in upgrades
     )
     downtime_rows = "\n".join(
-        f"| {stone} | {samples} | {failed} | {down:.1f} |" for stone, _s, _r, samples, failed, down in upgrades
+        f"| {stone} | {samples} | {failed} | {down:.1f} | {freeze if freeze is not None else '?'} |"
+        for stone, _s, _r, samples, failed, down, freeze in upgrades
     )
     body = f"""## site.yml on a lab VPS: first converge, idempotent re-runs, upgrades through the release matrix
 
@@ -209,11 +251,16 @@ def main() -> None:
 {upgrade_rows}
 
 - Idempotent re-run, median of {len(rerun_times)}: **{statistics.median(rerun_times):.1f} s**.
-- Upgrade downtime: GET /api through Nginx every 100 ms during each upgrade converge (the stack is recreated
-  after the migrations ran; issue #10 brings the zero-downtime switch):
+- Failing upgrades to the lab's broken release {failing[0]} (a migration that changes the schema, then dies):
+  the rehearsal refuses it in {failing[1]:.1f} s (production untouched); forced past the rehearsal
+  (`app_upgrade_rehearsal=false`), the production migration fails and the run ends after {failing[2]:.1f} s,
+  of which the automatic rollback (restore of the rollback dump, old version serving through the switch)
+  took **{failing[3]:.1f} s**; writes were refused (503) for **{failing[4]:.1f} s**.
+- Successful upgrades: GET /api through Nginx every 100 ms during each upgrade converge (zero-downtime switch
+  through the standby rails), and the write freeze the run reported (rollback dump + db:chatwoot_prepare):
 
-| upgrade to | probes | not 200 | seconds without a 200 |
-|---|---:|---:|---:|
+| upgrade to | probes | not 200 | seconds without a 200 | write freeze (s) |
+|---|---:|---:|---:|---:|
 {downtime_rows}
 """
     write_section(body)
