@@ -348,7 +348,9 @@ def set_installation_config(stack, name: str, ruby_value: str) -> None:
     stack.runner(f'c = InstallationConfig.find_by(name: "{name}"); c.value = {ruby_value}; c.save!')
 
 
-@pytest.mark.parametrize("chatwoot_image", ["oldest", "v4.11.2", "v4.12.1", "newest"], indirect=True)
+# The two releases either side of the change (#13745, v4.12): the double's own suite proves the sign-up rule of
+# every release (test_double_releases), so the module's answer to it is checked where the rule flips.
+@pytest.mark.parametrize("chatwoot_image", ["v4.11.2", "v4.12.1"], indirect=True)
 def test_signup_is_closed_on_every_release(chatwoot_stack, tmp_path):
     """Chatwoot seeds ENABLE_ACCOUNT_SIGNUP as a boolean false, which leaves sign-up OPEN before v4.12; the
     module writes the string "false", which closes it on every release, and then has nothing more to do."""

@@ -200,7 +200,8 @@ def test_tls_verification_and_ca_path(tmp_path):
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("chatwoot_image", ["oldest", "v4.11.2", "newest"], indirect=True)
+# Both branches of /health: the oldest release has no route, the newest has it (from v4.11.0).
+@pytest.mark.parametrize("chatwoot_image", ["oldest", "newest"], indirect=True)
 def test_against_the_chatwoot_double(chatwoot_stack):
     base = chatwoot_stack.base_url
     headers = {"X-Forwarded-Proto": "https"}

@@ -1,6 +1,6 @@
 """An upgrade cannot lose data: run once after the first converge (the oldest release), where the lab's
 broken release (a migration that changes the schema and then dies, tests/lab/chatwoot-double/releases/broken)
-is an upgrade. molecule.yml runs it as `verify tests/data_safety`; later verifications skip it, saying why.
+is an upgrade. It runs in the first full verification; the later ones skip it, saying why.
 
 1. A jump past a stepping stone is refused before any change.
 2. The broken release fails its rehearsal: production untouched (rows, schema, files, containers).
@@ -46,7 +46,7 @@ puts({ token: token, account_id: a.id, conversations: ids, otp_secret: 'JBSWY3DP
 """
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def oldest_step(lab, lab_images):
     oldest = lab_images["LAB_CHATWOOT_OLDEST"].rsplit(":", 1)[1]
     if lab.pinned_tag() != oldest:
@@ -54,7 +54,7 @@ def oldest_step(lab, lab_images):
     return lab_images["LAB_CHATWOOT_BROKEN"].rsplit(":", 1)[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def seed(host, lab, oldest_step):
     record = host.file(SEED_RECORD)
     if record.exists:
