@@ -115,7 +115,7 @@ def test_retention_keeps_what_the_policy_says(host, scratch_config):
     rc, manual, err = tool(host, "backup", "--tag", "manual", config=scratch_config)
     assert rc == 0, err
     scheduled = []
-    for _ in range(4):
+    for _run in range(4):
         rc, out, err = tool(host, "backup", "--tag", "scheduled", config=scratch_config)
         assert rc == 0, err
         scheduled.append(out["snapshot"])
