@@ -32,8 +32,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _lab import lab_env, write_section
+
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 SECTION = "backup_restore"
 PROJECT = "/opt/chatwoot"
 STORAGE = f"{PROJECT}/data/storage"
@@ -55,19 +56,6 @@ CONTENT_SQL = (
 
 def log(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
-
-
-def lab_env(name: str, https_port: int, http_port: int) -> dict:
-    env = dict(os.environ)
-    env.update(
-        LAB_NAME=name,
-        LAB_HTTPS_PORT=str(https_port),
-        LAB_HTTP_PORT=str(http_port),
-        PATH=f"{REPO}/.venv/bin:{env['PATH']}",
-        ANSIBLE_COLLECTIONS_PATH=f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages",
-        ANSIBLE_NOCOLOR="1",
-    )
-    return env
 
 
 def run(argv: list[str], what: str, **kwargs) -> subprocess.CompletedProcess:
@@ -211,17 +199,6 @@ def restore(env: dict, name: str, http_port: int, https_port: int) -> tuple[floa
         if found:
             slowest.append(f"{found.group(2)} s {found.group(1).strip()}")
     return elapsed, " ".join(recap.split()), slowest[:8], argv
-
-
-def write_section(body: str) -> None:
-    start, end = f"<!-- bench:{SECTION} start -->", f"<!-- bench:{SECTION} end -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 def mib(count: int) -> str:
@@ -369,7 +346,7 @@ def main() -> None:
 {slow_rows}
 """
     if not args.no_doc:
-        write_section(body)
+        write_section(SECTION, body)
     print(body)
 
 

@@ -28,8 +28,9 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _lab import lab_env, write_section
+
 REPO = Path(__file__).resolve().parent.parent
-DOC = REPO / "docs" / "benchmarks.md"
 SECTION = "site_converge"
 DOMAIN = "chatwoot.lab.test"
 
@@ -58,19 +59,6 @@ def boot_delay() -> str:
     ).stdout
     found = re.search(r"^LAB_BOOT_DELAY=(\S+)", out, re.M)
     return found.group(1) if found else "unknown"
-
-
-def lab_env(name: str, https_port: int, http_port: int) -> dict:
-    env = dict(os.environ)
-    env.update(
-        LAB_NAME=name,
-        LAB_HTTPS_PORT=str(https_port),
-        LAB_HTTP_PORT=str(http_port),
-        PATH=f"{REPO}/.venv/bin:{env['PATH']}",
-        ANSIBLE_COLLECTIONS_PATH=f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages",
-        ANSIBLE_NOCOLOR="1",
-    )
-    return env
 
 
 def converge(env: dict, name: str, https_port: int, *extra: str, expect_failure: bool = False) -> tuple:
@@ -149,17 +137,6 @@ class ApiProbe(threading.Thread):
             if not ok:
                 total += next_tick - tick
         return total
-
-
-def write_section(body: str) -> None:
-    start, end = f"<!-- bench:{SECTION} start -->", f"<!-- bench:{SECTION} end -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{start}\n{body.rstrip()}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 def main() -> None:
@@ -263,7 +240,7 @@ def main() -> None:
 |---|---:|---:|---:|---:|
 {downtime_rows}
 """
-    write_section(body)
+    write_section(SECTION, body)
     print(body)
 
 
