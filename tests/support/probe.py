@@ -47,7 +47,7 @@ def probe_once(
             return response.status, "", response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.reason if isinstance(exc.reason, str) else str(exc.reason), b""
-    except (OSError, ssl.SSLError) as exc:
+    except Exception as exc:
         return 0, f"{type(exc).__name__}: {exc}", b""
 
 
@@ -85,7 +85,10 @@ def main(argv=None) -> int:
         body = {"content": f"probe message {requests}"} if args.write else None
         status, error, answer = probe_once(url, args.host, args.timeout, context, args.write, body)
         if args.write and status == 200:
-            acknowledged.append(json.loads(answer)["id"])
+            try:
+                acknowledged.append(json.loads(answer)["id"])
+            except (ValueError, KeyError, TypeError):
+                status, error = -1, f"200 without a message id: {answer[:200]!r}"
         requests += 1
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         if status != 200:

@@ -110,13 +110,15 @@ def test_a_failing_migration_is_rolled_back_and_no_acknowledged_write_is_lost(ho
         f"--url=https://127.0.0.1/api/v1/accounts/{seed['account_id']}/conversations/{cid}/messages"
         for cid in seed["conversations"]
     ]
-    host.run("rm -f /root/writer.stop /root/writer.json")
-    host.run(
-        "nohup python3 /root/probe.py %s --host chatwoot.lab.test --interval 0.2 --write %s "
-        "--out /root/writer.json --stop-file /root/writer.stop --max-seconds 900 >/dev/null 2>&1 &",
-        " ".join(urls),
+    host.run("rm -f /root/writer.stop /root/writer.json /root/writer.log")
+    started = host.run(
+        "nohup python3 /root/probe.py " + " ".join(["%s"] * len(urls)) + " --host chatwoot.lab.test --interval 0.2 "
+        "--write %s --out /root/writer.json --stop-file /root/writer.stop --max-seconds 900 "
+        ">/root/writer.log 2>&1 &",
+        *urls,
         seed["token"],
     )
+    assert started.rc == 0, started.stderr
     try:
         run = run_app_role(app_chatwoot_version=oldest_step, app_upgrade_rehearsal=False)
     finally:
@@ -127,6 +129,7 @@ def test_a_failing_migration_is_rolled_back_and_no_acknowledged_write_is_lost(ho
     output = run.stdout + run.stderr
     assert run.returncode != 0, output[-3000:]
     assert "rolled back automatically" in output, output[-3000:]
+    assert host.file("/root/writer.json").exists, host.run("cat /root/writer.log").stdout
     writer = json.loads(host.file("/root/writer.json").content_string)
     assert writer["acknowledged"], writer
     # The freeze was on: writes were refused, not lost.
