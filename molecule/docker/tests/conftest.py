@@ -13,6 +13,13 @@ import pytest
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent
 
+# testinfra's ansible backend reads the scenario's inventory: over SSH as the user debian with sudo. On
+# trixie it runs commands through its own ssh client (NOPASSWD sudo); bookworm's sudo asks for the password
+# the inventory keeps in vault, which only Ansible can use, so there testinfra runs every command through
+# Ansible (force_ansible).
+TRIXIE = "ansible://cwlab-docker-trixie"
+BOOKWORM = "ansible://cwlab-docker-bookworm?force_ansible=True"
+
 
 def inventory_name(host) -> str:
     return host.backend.host

@@ -7,7 +7,9 @@ import shlex
 import time
 
 import pytest
-from conftest import inventory_name, only_on, run_converge
+from conftest import TRIXIE, inventory_name, only_on, run_converge
+
+testinfra_hosts = [TRIXIE]
 
 HOST = "cwlab-docker-trixie"
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SCENARIO_DIR, only_on, run_converge, state_fingerprint
+from conftest import BOOKWORM, SCENARIO_DIR, only_on, run_converge, state_fingerprint
+
+testinfra_hosts = [BOOKWORM]
 
 HOST = "cwlab-docker-bookworm"
 

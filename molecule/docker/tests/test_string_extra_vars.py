@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 
-from conftest import inventory_name, only_on, run_converge, state_fingerprint
+from conftest import BOOKWORM, TRIXIE, inventory_name, only_on, run_converge, state_fingerprint
+
+testinfra_hosts = [TRIXIE, BOOKWORM]
 
 
 def dash_e(**values: str) -> list[str]:
