@@ -219,3 +219,18 @@ end
 out["changes"] = changes
 SelfhostRunner.result(changed: !changes.empty?, **out.transform_keys(&:to_sym))
 """
+
+
+def bootstrap_diff(changes: list, check_mode: bool = False) -> dict:
+    """The diff Ansible shows with ``--diff``: one line per change the script made (or would make).
+
+    The lines are the script's change descriptions, which name records and fields (``update super admin
+    a@example.com: name, password``, ``set installation config ENABLE_ACCOUNT_SIGNUP``), never a value, so
+    the diff cannot show a password or a secret installation config.
+    """
+    if not changes:
+        return {"prepared": ""}
+    verb = "would change" if check_mode else "changed"
+    lines = [f"bootstrap {verb} {len(changes)} thing{'s' if len(changes) != 1 else ''}:"]
+    lines.extend(f"  ~ {change}" for change in changes)
+    return {"prepared": "\n".join(lines) + "\n"}

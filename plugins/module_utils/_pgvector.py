@@ -195,6 +195,17 @@ def expected_installed(facts: ExtensionFacts, queries: list) -> str | None:
 # --- connection settings -------------------------------------------------------------------------------
 
 
+# merge_settings' keyword arguments -> the pgvector module's options that set them
+MODULE_OPTIONS = {
+    "host": "login_host",
+    "port": "login_port",
+    "user": "login_user",
+    "password": "login_password",
+    "dbname": "db",
+    "sslmode": "ssl_mode",
+}
+
+
 @dataclass
 class PgSettings:
     host: str | None = None
@@ -303,3 +314,17 @@ def read_facts(conn) -> ExtensionFacts:
         vector_columns=columns,
         other_names=others,
     )
+
+
+def version_diff(before: str | None, after: str | None, where: str) -> dict:
+    """The diff Ansible shows with ``--diff``: the extension's version before and after, in ``where``."""
+
+    def line(version):
+        return f"{EXTENSION} {version}\n" if version else f"{EXTENSION} absent\n"
+
+    return {
+        "before": line(before),
+        "after": line(after),
+        "before_header": f"extension {EXTENSION} in {where}",
+        "after_header": f"extension {EXTENSION} in {where}",
+    }

@@ -1,17 +1,73 @@
 # Copyright: selfhost.chatwoot contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Find a deployed Chatwoot compose project from its directory (``project_src``).
+"""The one home of "find the Chatwoot compose project and its settings" (``project_src``).
 
-A project directory holds ``compose.yaml`` and ``.env``. From it the modules learn the compose project
-name (to find service containers by compose's labels) and the stack's credentials, so playbooks never
-repeat secrets. Pure logic here; Docker access lives in ``_docker_project``.
+A project directory holds ``compose.yaml`` and ``.env``. From it the modules learn the compose project name
+(to find service containers by compose's labels) and the stack's credentials, so playbooks never repeat
+secrets. This file holds, in order:
+
+- the options every project module shares (``project_argument_spec``, documented by the doc fragment
+  ``selfhost.chatwoot.project``);
+- reading the directory: ``.env`` parsed as Docker Compose reads it, the compose project name (pure logic);
+- finding the project's containers through the Docker SDK for Python (compose labels);
+- turning a host name from ``.env`` (a compose service such as ``postgres``) into an address the Docker host
+  can reach;
+- ``project_connection`` / ``service_settings``: the one path from ``project_src`` to a service's connection
+  settings, for pgvector (PostgreSQL) and rate_limit_flush (Redis).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import traceback
 from dataclasses import dataclass, field
+
+try:
+    import docker
+    from docker.errors import DockerException
+
+    HAS_DOCKER = True
+    DOCKER_IMPORT_ERROR = None
+except ImportError:
+    HAS_DOCKER = False
+    DOCKER_IMPORT_ERROR = traceback.format_exc()
+
+    class DockerException(Exception):
+        """Placeholder so except clauses work without the SDK."""
+
+
+# --- the options the project modules share ---------------------------------------------------------------
+
+DEFAULT_SERVICE = "rails"
+DEFAULT_TIMEOUT = 300
+
+
+def project_argument_spec(options: dict | None = None, container: bool = False) -> dict:
+    """The argument_spec of a module that works on the compose project: the shared options, then ``options``.
+
+    Every such module takes ``project_src``. With ``container=True`` (modules that run code in a container of
+    the stack) also ``service``, ``container``, ``docker_host`` and ``timeout``. The doc fragments
+    ``selfhost.chatwoot.project`` and ``selfhost.chatwoot.project.CONTAINER`` document them; a module's own
+    ``options`` may not redefine them.
+    """
+    spec = {"project_src": {"type": "path"}}
+    if container:
+        spec.update(
+            service={"type": "str", "default": DEFAULT_SERVICE},
+            container={"type": "str"},
+            docker_host={"type": "str"},
+            timeout={"type": "int", "default": DEFAULT_TIMEOUT},
+        )
+    clash = sorted(set(spec) & set(options or {}))
+    if clash:
+        raise ValueError(f"options {', '.join(clash)} are shared project options; do not define them again")
+    spec.update(options or {})
+    return spec
+
+
+# --- reading the project directory -----------------------------------------------------------------------
 
 COMPOSE_FILE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ENV_FILE_NAME = ".env"
@@ -326,3 +382,170 @@ def load_project(project_src: str) -> Project:
         env=env,
         compose_file=compose_file,
     )
+
+
+# --- the project's containers (Docker SDK for Python) ----------------------------------------------------
+# Compose labels every container with com.docker.compose.project and com.docker.compose.service; looking them
+# up by label finds the same containers whatever compose named them.
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+
+
+class ContainerLookupError(Exception):
+    """No usable container; the message names the cause and the fix."""
+
+
+def docker_client(base_url: str | None = None, timeout: int = 60):
+    """A Docker client; raises ContainerLookupError when the daemon does not answer."""
+    try:
+        client = (
+            docker.DockerClient(base_url=base_url, timeout=timeout) if base_url else docker.from_env(timeout=timeout)
+        )
+        client.ping()
+    except DockerException as exc:
+        raise ContainerLookupError(
+            f"cannot reach the Docker daemon ({exc}); is Docker running and may this user use its socket?"
+        ) from exc
+    return client
+
+
+def find_service_container(client, project: str, service: str):
+    """The running container of ``service`` in compose project ``project``."""
+    filters = {"label": [f"{PROJECT_LABEL}={project}", f"{SERVICE_LABEL}={service}"]}
+    containers = client.containers.list(all=True, filters=filters)
+    if not containers:
+        raise ContainerLookupError(
+            f"no container for service {service!r} of compose project {project!r}; "
+            "deploy the stack first (selfhost.chatwoot.app) or check project_src / the service name"
+        )
+    running = [c for c in containers if c.status == "running"]
+    if not running:
+        states = ", ".join(f"{c.name}: {c.status}" for c in containers)
+        raise ContainerLookupError(
+            f"service {service!r} of compose project {project!r} is not running ({states}); "
+            "start it with `docker compose up -d`"
+        )
+    # Several replicas are interchangeable for our purposes; take the oldest for stable results.
+    return sorted(running, key=lambda c: c.attrs.get("Created", ""))[0]
+
+
+def container_address(container) -> str:
+    """An IP address of the container on one of its networks, reachable from the Docker host."""
+    networks = container.attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
+    for name in sorted(networks):
+        address = networks[name].get("IPAddress")
+        if address:
+            return address
+    raise ContainerLookupError(
+        f"container {container.name} has no IP address on a Docker network; is it using network_mode: host?"
+    )
+
+
+# --- a host name from .env, as an address the Docker host can reach --------------------------------------
+# Inside the stack, POSTGRES_HOST=postgres and REDIS_URL=redis://redis:6379 name compose services, which only
+# resolve on the project's network. Modules run on the Docker host, so a service name is replaced by the
+# service container's IP address (the container port then applies unchanged).
+
+LOCAL_NAMES = ("localhost", "localhost.localdomain")
+
+
+def is_address_literal(host: str | None) -> bool:
+    """True for IP addresses, loopback names and unix socket paths: nothing to look up."""
+    if not host or host.startswith("/") or host.lower() in LOCAL_NAMES:
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def resolve_service_host(project_name: str | None, host: str | None, client=None) -> tuple[str | None, str | None]:
+    """(address, note). ``address`` is the container IP when ``host`` names a service of the project.
+
+    When no container of that name exists the host is returned unchanged (it may be a real DNS name)
+    with a ``note`` explaining why, for the connection error message. A service whose containers are
+    all stopped raises ContainerLookupError: connecting could not work and the fix is to start it.
+    """
+    if is_address_literal(host) or not project_name:
+        return host, None
+    if client is None:
+        if not HAS_DOCKER:
+            return host, f"{host!r} was used as a host name: the Docker SDK for Python is not installed"
+        try:
+            client = docker_client()
+        except ContainerLookupError as exc:
+            return host, f"{host!r} was used as a host name: {exc}"
+    try:
+        containers = client.containers.list(
+            all=True, filters={"label": [f"{PROJECT_LABEL}={project_name}", f"{SERVICE_LABEL}={host}"]}
+        )
+    except DockerException as exc:
+        return host, f"{host!r} was used as a host name: listing containers failed ({exc})"
+    if not containers:
+        aliased = _container_by_alias(client, project_name, host)
+        if aliased is not None:
+            return container_address(aliased), f"{host!r} is a network alias of {aliased.name}"
+        return host, f"{host!r} is not a service of compose project {project_name!r}, so it was used as a host name"
+    container = find_service_container(client, project_name, host)
+    return container_address(container), f"{host!r} is the service container {container.name}"
+
+
+def _container_by_alias(client, project_name: str, name: str):
+    """A running container of the project whose container name or network alias is ``name``."""
+    try:
+        candidates = client.containers.list(filters={"label": f"{PROJECT_LABEL}={project_name}"})
+    except DockerException:
+        return None
+    for container in candidates:
+        if container.name == name:
+            return container
+        networks = container.attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
+        if any(name in (settings.get("Aliases") or []) for settings in networks.values()):
+            return container
+    return None
+
+
+# --- from project_src to a service's connection settings --------------------------------------------------
+
+
+def project_connection(project_src, from_env, merge, resolve=resolve_service_host):
+    """``(settings, note)`` for a service of the stack, in four steps.
+
+    1. read the compose project in ``project_src`` when it is given (its name and its ``.env``);
+    2. ``from_env(project)`` takes the service's settings from that ``.env`` the way Chatwoot reads them (or
+       returns None), and may raise when the ``.env`` cannot say where the service is;
+    3. ``merge(discovered)`` applies the module's explicit options (``discovered`` is None without
+       ``project_src``) and returns a settings object with a ``host`` attribute;
+    4. ``resolve(project_name, host)`` replaces a host that names a compose service with that container's
+       address and returns ``(address, note)`` (``note`` explains the lookup, for connection error messages).
+
+    Raises ProjectError (unusable directory or .env), and whatever ``from_env``, ``merge`` and ``resolve``
+    raise (ContainerLookupError when the service's containers are stopped).
+    """
+    discovered = None
+    project_name = None
+    if project_src:
+        project = load_project(project_src)
+        project_name = project.name
+        discovered = from_env(project)
+    settings = merge(discovered)
+    settings.host, note = resolve(project_name, settings.host)
+    return settings, note
+
+
+def service_settings(module, from_env, merge, options: dict, errors=(), **fail_values):
+    """``(settings, note)`` for the service an AnsibleModule talks to, or ``fail_json`` with the cause.
+
+    ``options`` maps ``merge``'s keyword arguments to the module's option names (``{"host": "login_host"}``);
+    those options override what ``from_env`` discovered in ``project_src``'s ``.env``. ``errors`` are the
+    settings module's own exceptions, reported like ProjectError and ContainerLookupError; ``fail_values``
+    are returned with the failure.
+    """
+    params = module.params
+    explicit = {keyword: params[option] for keyword, option in options.items()}
+    try:
+        return project_connection(params["project_src"], from_env, lambda discovered: merge(discovered, **explicit))
+    except (ProjectError, ContainerLookupError, *errors) as exc:
+        module.fail_json(msg=str(exc), **fail_values)

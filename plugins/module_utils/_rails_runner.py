@@ -28,15 +28,23 @@ import json
 import secrets
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import (
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import (
+    DEFAULT_SERVICE,
+    DEFAULT_TIMEOUT,
+    DOCKER_IMPORT_ERROR,
+    HAS_DOCKER,
     ContainerLookupError,
     DockerException,
+    ProjectError,
     docker_client,
     find_service_container,
+    load_project,
 )
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError, load_project
 
 try:
     from docker.errors import NotFound
@@ -55,8 +63,6 @@ RESULT_PREFIX = "SELFHOST_RESULT_"
 ERROR_PREFIX = "SELFHOST_ERROR_"
 PID_PREFIX = "SELFHOST_PID="
 DEFAULT_WORKDIR = "/app"
-DEFAULT_SERVICE = "rails"
-DEFAULT_TIMEOUT = 300
 TAIL_CHARS = 20000
 # Bytes of each stream kept in memory; the result line is printed last, so the tail is what matters.
 MAX_CAPTURE_BYTES = 8 * 1024 * 1024
@@ -505,6 +511,35 @@ def run_ruby(
     return run
 
 
+def module_run(module, code: str, params: dict | None, what: str = "the code", env: dict | None = None) -> RunResult:
+    """``run_ruby`` with an AnsibleModule's shared container options (``project_argument_spec(container=True)``).
+
+    Fails the module, before anything runs, without the Docker SDK, with a timeout that is not positive, or
+    when the run cannot start (``what`` names the run in that message); returns the RunResult otherwise.
+    """
+    options = module.params
+    if not HAS_DOCKER:
+        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
+    if options["timeout"] <= 0:
+        module.fail_json(msg=f"timeout must be a positive number of seconds, not {options['timeout']}")
+    try:
+        return run_ruby(
+            code,
+            params=params,
+            check_mode=module.check_mode,
+            project_src=options["project_src"],
+            service=options["service"],
+            container=options["container"],
+            timeout=options["timeout"],
+            env=env,
+            docker_host=options["docker_host"],
+        )
+    except (ProjectError, ContainerLookupError, RunnerError) as exc:
+        module.fail_json(msg=str(exc))
+    except Exception as exc:  # an SDK or daemon failure we did not foresee: report it, with the trace
+        module.fail_json(msg=f"running {what} failed unexpectedly: {exc}", exception=traceback.format_exc())
+
+
 __all__ = [
     "DEFAULT_SERVICE",
     "DEFAULT_TIMEOUT",
@@ -516,6 +551,7 @@ __all__ = [
     "build_command",
     "build_environment",
     "interpret",
+    "module_run",
     "parse_error_line",
     "parse_result_line",
     "run_ruby",

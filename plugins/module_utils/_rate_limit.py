@@ -299,6 +299,10 @@ def _flush_client(client, throttle, discriminator, scan_count, batch_size, check
     return result
 
 
+# merge_settings' keyword arguments -> the rate_limit_flush module's options that set them
+MODULE_OPTIONS = {"redis_url": "redis_url", "host": "host", "port": "port", "password": "password", "db": "db"}
+
+
 @dataclass
 class RedisSettings:
     host: str = "localhost"

@@ -29,40 +29,23 @@ author:
 requirements:
   - Docker SDK for Python (C(docker)) on the managed host
   - access to the Docker daemon running the Chatwoot stack
+extends_documentation_fragment:
+  - selfhost.chatwoot.attributes
+  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
+  - selfhost.chatwoot.project
+  - selfhost.chatwoot.project.CONTAINER
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: The script runs inside a rolled-back transaction and leaves Redis alone; RV(changes) lists what
-      would change.
+    details:
+      - The script runs inside a rolled-back transaction and leaves Redis alone; RV(changes) lists what would
+        change.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
+    support: full
+    details:
+      - The changed records (super admin, accounts, inboxes, installation configs, onboarding flag) before and
+        after, by name and changed field; never a password or an installation config's value.
 options:
-  project_src:
-    description:
-      - Directory of the Chatwoot Docker Compose project (holding C(compose.yaml) and C(.env)), used to find
-        the O(service) container.
-      - One of O(project_src) and O(container) is required; O(container) wins when both are set.
-    type: path
-  service:
-    description:
-      - Compose service whose running container runs the script.
-    type: str
-    default: rails
-  container:
-    description:
-      - Name or ID of the rails container, instead of discovering it from O(project_src).
-    type: str
-  docker_host:
-    description:
-      - Docker daemon address; defaults to the environment (C(DOCKER_HOST)) or the local socket.
-    type: str
-  timeout:
-    description:
-      - Seconds the run may take, Rails boot included.
-    type: int
-    default: 300
   super_admin:
     description:
       - The super admin to ensure. Requires at least one entry in O(accounts); the first one is the account
@@ -247,74 +230,55 @@ error:
   sample: {"class": "RuntimeError", "message": "inbox \"Website\": there is no account \"Sales\"", "backtrace": []}
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._bootstrap_script import BOOTSTRAP_RUBY
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._bootstrap_script import BOOTSTRAP_RUBY, bootstrap_diff
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._chatwoot_rules import (
     DEFAULT_WIDGET_COLOR,
     ValidationError,
     normalize_bootstrap,
 )
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import (
-    DOCKER_IMPORT_ERROR,
-    HAS_DOCKER,
-    ContainerLookupError,
-)
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import (
-    DEFAULT_SERVICE,
-    DEFAULT_TIMEOUT,
-    RunnerError,
-    run_ruby,
-)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import project_argument_spec
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import module_run
 
 RESULT_KEYS = ("changes", "super_admin", "accounts", "inboxes", "installation_configs", "onboarding_cleared")
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "project_src": {"type": "path"},
-            "service": {"type": "str", "default": DEFAULT_SERVICE},
-            "container": {"type": "str"},
-            "docker_host": {"type": "str"},
-            "timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
-            "super_admin": {
-                "type": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "email": {"type": "str", "required": True},
-                    "password": {"type": "str", "required": True, "no_log": True},
-                    "update_password": {"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+        argument_spec=project_argument_spec(
+            {
+                "super_admin": {
+                    "type": "dict",
+                    "options": {
+                        "name": {"type": "str", "required": True},
+                        "email": {"type": "str", "required": True},
+                        "password": {"type": "str", "required": True, "no_log": True},
+                        "update_password": {"type": "str", "choices": ["on_create", "always"], "default": "on_create"},
+                    },
                 },
-            },
-            "accounts": {"type": "list", "elements": "str", "default": []},
-            "inboxes": {
-                "type": "list",
-                "elements": "dict",
-                "default": [],
-                "options": {
-                    "account": {"type": "str", "required": True},
-                    "name": {"type": "str", "required": True},
-                    "website_url": {"type": "str", "required": True},
-                    "widget_color": {"type": "str", "default": DEFAULT_WIDGET_COLOR},
-                    "welcome_title": {"type": "str"},
-                    "welcome_tagline": {"type": "str"},
+                "accounts": {"type": "list", "elements": "str", "default": []},
+                "inboxes": {
+                    "type": "list",
+                    "elements": "dict",
+                    "default": [],
+                    "options": {
+                        "account": {"type": "str", "required": True},
+                        "name": {"type": "str", "required": True},
+                        "website_url": {"type": "str", "required": True},
+                        "widget_color": {"type": "str", "default": DEFAULT_WIDGET_COLOR},
+                        "welcome_title": {"type": "str"},
+                        "welcome_tagline": {"type": "str"},
+                    },
                 },
+                "installation_configs": {"type": "dict", "default": {}},
+                "clear_onboarding": {"type": "bool", "default": True},
             },
-            "installation_configs": {"type": "dict", "default": {}},
-            "clear_onboarding": {"type": "bool", "default": True},
-        },
+            container=True,
+        ),
         required_one_of=[("project_src", "container")],
         supports_check_mode=True,
     )
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    if module.params["timeout"] <= 0:
-        module.fail_json(msg=f"timeout must be a positive number of seconds, not {module.params['timeout']}")
-
     # Chatwoot's rules first: a bad e-mail or weak password fails before any container is contacted.
     try:
         script_params = normalize_bootstrap(
@@ -327,24 +291,7 @@ def main():
     except ValidationError as exc:
         module.fail_json(msg=str(exc))
 
-    try:
-        run = run_ruby(
-            BOOTSTRAP_RUBY,
-            params=script_params,
-            check_mode=module.check_mode,
-            project_src=module.params["project_src"],
-            service=module.params["service"],
-            container=module.params["container"],
-            timeout=module.params["timeout"],
-            docker_host=module.params["docker_host"],
-        )
-    except (ProjectError, ContainerLookupError, RunnerError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # an SDK or daemon failure we did not foresee: report it, with the trace
-        module.fail_json(
-            msg=f"running the bootstrap script failed unexpectedly: {exc}", exception=traceback.format_exc()
-        )
-
+    run = module_run(module, BOOTSTRAP_RUBY, script_params, what="the bootstrap script")
     for warning in run.warnings:
         module.warn(warning)
     if not run.ok:
@@ -362,7 +309,10 @@ def main():
         module.fail_json(
             msg=f"the bootstrap script's result lacks {', '.join(missing)}; this is a bug in the collection"
         )
-    module.exit_json(changed=run.changed, container=run.container, rc=run.rc, **{key: data[key] for key in RESULT_KEYS})
+    values = {key: data[key] for key in RESULT_KEYS}
+    if module._diff:
+        values["diff"] = bootstrap_diff(data["changes"], module.check_mode)
+    module.exit_json(changed=run.changed, container=run.container, rc=run.rc, **values)
 
 
 if __name__ == "__main__":

@@ -27,11 +27,21 @@ requirements:
   - psycopg (psycopg 3), or else psycopg2 (tried in that order, as community.postgresql does; Ubuntu 22.04
     packages only psycopg2 as C(python3-psycopg2))
   - docker (the Docker SDK for Python), only to find the postgres service container from O(project_src)
+extends_documentation_fragment:
+  - selfhost.chatwoot.attributes
+  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
+  - selfhost.chatwoot.project
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is executed; RV(queries) lists the SQL that would run and RV(installed_version) the version
+        there would be.
+  diff_mode:
+    support: full
+    details:
+      - The extension's version before and after (C(absent) when not installed).
 options:
-  project_src:
-    description:
-      - Directory of the Chatwoot compose project (holds C(compose.yaml) and C(.env)).
-    type: path
   login_host:
     description:
       - Database host. A compose service name is resolved to the service container's address when
@@ -82,7 +92,6 @@ options:
     type: bool
     default: false
 notes:
-  - Supports check mode; then nothing is executed and RV(queries) lists the SQL that would run.
   - Creating the extension needs a superuser or, with pgvector's trusted extension, the database owner.
 """
 
@@ -163,58 +172,52 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._pg_driver import (
     INSTALL_HINT,
     REQUIREMENT,
     load_driver,
 )
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import (
+    MODULE_OPTIONS,
     PgvectorError,
     expected_installed,
     merge_settings,
     plan,
     read_facts,
     settings_from_env,
+    version_diff,
 )
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import (
+    project_argument_spec,
+    service_settings,
+)
 
 # psycopg 3, else psycopg2: (driver, None), or (None, the import errors)
 DRIVER_LOAD = load_driver()
 
 
-def connection_settings(params):
-    return project_connection(
-        params["project_src"],
-        lambda project: settings_from_env(project.env),
-        lambda discovered: merge_settings(
-            discovered,
-            host=params["login_host"],
-            port=params["login_port"],
-            user=params["login_user"],
-            password=params["login_password"],
-            dbname=params["db"],
-            sslmode=params["ssl_mode"],
-        ),
-    )
+def from_env(project):
+    return settings_from_env(project.env)
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            project_src=dict(type="path"),
-            login_host=dict(type="str"),
-            login_port=dict(type="int"),
-            login_user=dict(type="str"),
-            login_password=dict(type="str", no_log=True),
-            db=dict(type="str", aliases=["login_db"]),
-            ssl_mode=dict(type="str", choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
-            ca_cert=dict(type="path", aliases=["ssl_rootcert"]),
-            connect_timeout=dict(type="int", default=10),
-            state=dict(type="str", default="present", choices=["present", "absent", "latest"]),
-            version=dict(type="str"),
-            cascade=dict(type="bool", default=False),
+        argument_spec=project_argument_spec(
+            dict(
+                login_host=dict(type="str"),
+                login_port=dict(type="int"),
+                login_user=dict(type="str"),
+                login_password=dict(type="str", no_log=True),
+                db=dict(type="str", aliases=["login_db"]),
+                ssl_mode=dict(
+                    type="str", choices=["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+                ),
+                ca_cert=dict(type="path", aliases=["ssl_rootcert"]),
+                connect_timeout=dict(type="int", default=10),
+                state=dict(type="str", default="present", choices=["present", "absent", "latest"]),
+                version=dict(type="str"),
+                cascade=dict(type="bool", default=False),
+            )
         ),
         supports_check_mode=True,
     )
@@ -225,10 +228,7 @@ def main():
     params = module.params
     result = dict(changed=False, queries=[])
 
-    try:
-        settings, note = connection_settings(params)
-    except (ProjectError, PgvectorError, ContainerLookupError) as exc:
-        module.fail_json(msg=str(exc), **result)
+    settings, note = service_settings(module, from_env, merge_settings, MODULE_OPTIONS, (PgvectorError,), **result)
 
     where = settings.describe()
     connect_args = dict(
@@ -274,6 +274,8 @@ def main():
             result["changed"] = bool(queries)
             if module.check_mode or not queries:
                 result["installed_version"] = expected_installed(facts, queries)
+                if module._diff:
+                    result["diff"] = version_diff(facts.installed_version, result["installed_version"], where)
                 module.exit_json(**result)
             with conn.cursor() as cur:
                 for query in queries:
@@ -289,6 +291,8 @@ def main():
                         )
             conn.commit()
             result["installed_version"] = read_facts(conn).installed_version
+            if module._diff:
+                result["diff"] = version_diff(facts.installed_version, result["installed_version"], where)
     except database_error as exc:
         module.fail_json(
             msg=f"reading extension state on {where} failed: {str(exc).strip()}",

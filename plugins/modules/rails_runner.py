@@ -32,14 +32,21 @@ author:
 requirements:
   - Docker SDK for Python (C(docker)) on the managed host
   - access to the Docker daemon running the Chatwoot stack
+extends_documentation_fragment:
+  - selfhost.chatwoot.attributes
+  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
+  - selfhost.chatwoot.project
+  - selfhost.chatwoot.project.CONTAINER
 attributes:
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
-    details: The code runs with C(SelfhostRunner.check_mode?) true inside a rolled-back database transaction.
+    details:
+      - The code runs with C(SelfhostRunner.check_mode?) true inside a rolled-back database transaction; effects
+        outside the database are the code's to skip.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
+    details:
+      - The module does not know what the code changes; the code can return a description in RV(result).
 options:
   code:
     description:
@@ -62,32 +69,6 @@ options:
         in the output.
     type: dict
     default: {}
-  project_src:
-    description:
-      - Directory of the Chatwoot Docker Compose project (holding C(compose.yaml) and C(.env)), used to find
-        the compose project name and thereby the O(service) container.
-      - One of O(project_src) and O(container) is required; O(container) wins when both are set.
-    type: path
-  service:
-    description:
-      - Compose service whose running container runs the code.
-    type: str
-    default: rails
-  container:
-    description:
-      - Name or ID of the container to run the code in, instead of discovering it from O(project_src).
-    type: str
-  docker_host:
-    description:
-      - Docker daemon address, for example V(unix:///var/run/docker.sock). Defaults to the environment
-        (C(DOCKER_HOST)) or the local socket.
-    type: str
-  timeout:
-    description:
-      - Seconds the run may take, Rails boot included. When they pass, the process is stopped and the module
-        fails with RV(timed_out=true).
-    type: int
-    default: 300
   env:
     description:
       - Extra environment variables for the run (not secret; use O(params) for secrets).
@@ -175,46 +156,27 @@ container:
   sample: chatwoot-rails-1
 """
 
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import (
-    DOCKER_IMPORT_ERROR,
-    HAS_DOCKER,
-    ContainerLookupError,
-)
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import (
-    DEFAULT_SERVICE,
-    DEFAULT_TIMEOUT,
-    RunnerError,
-    run_ruby,
-)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import project_argument_spec
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import module_run
 
 
 def main():
     module = AnsibleModule(
-        argument_spec={
-            "code": {"type": "str"},
-            "script": {"type": "path"},
-            "params": {"type": "dict", "default": {}, "no_log": True},
-            "project_src": {"type": "path"},
-            "service": {"type": "str", "default": DEFAULT_SERVICE},
-            "container": {"type": "str"},
-            "docker_host": {"type": "str"},
-            "timeout": {"type": "int", "default": DEFAULT_TIMEOUT},
-            "env": {"type": "dict", "default": {}},
-        },
+        argument_spec=project_argument_spec(
+            {
+                "code": {"type": "str"},
+                "script": {"type": "path"},
+                "params": {"type": "dict", "default": {}, "no_log": True},
+                "env": {"type": "dict", "default": {}},
+            },
+            container=True,
+        ),
         mutually_exclusive=[("code", "script")],
         required_one_of=[("code", "script"), ("project_src", "container")],
         supports_check_mode=True,
     )
-    if not HAS_DOCKER:
-        module.fail_json(msg=missing_required_lib("docker"), exception=DOCKER_IMPORT_ERROR)
-    if module.params["timeout"] <= 0:
-        module.fail_json(msg=f"timeout must be a positive number of seconds, not {module.params['timeout']}")
-
     code = module.params["code"]
     if module.params["script"]:
         try:
@@ -228,23 +190,7 @@ def main():
     if not code or not code.strip():
         module.fail_json(msg="the Ruby code is empty; set code or script")
 
-    try:
-        run = run_ruby(
-            code,
-            params=module.params["params"],
-            check_mode=module.check_mode,
-            project_src=module.params["project_src"],
-            service=module.params["service"],
-            container=module.params["container"],
-            timeout=module.params["timeout"],
-            env=module.params["env"],
-            docker_host=module.params["docker_host"],
-        )
-    except (ProjectError, ContainerLookupError, RunnerError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # an SDK or daemon failure we did not foresee: report it, with the trace
-        module.fail_json(msg=f"running the code failed unexpectedly: {exc}", exception=traceback.format_exc())
-
+    run = module_run(module, code, module.params["params"], env=module.params["env"])
     for warning in run.warnings:
         module.warn(warning)
     values = run.as_return()

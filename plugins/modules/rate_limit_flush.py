@@ -26,12 +26,21 @@ author:
 requirements:
   - redis (the Python client, 4.0 or later)
   - docker (the Docker SDK for Python), only to find the redis service container from O(project_src)
+extends_documentation_fragment:
+  - selfhost.chatwoot.attributes
+  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
+  - selfhost.chatwoot.project
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Nothing is deleted; RV(deleted) is the number of keys that would be.
+  diff_mode:
+    support: none
+    details:
+      - The counts in RV(deleted) and RV(matched) say what went; the keys themselves name IP addresses and
+        e-mails, and are not listed.
 options:
-  project_src:
-    description:
-      - Directory of the Chatwoot compose project (holds C(compose.yaml) and C(.env)).
-      - Supplies C(REDIS_URL) and C(REDIS_PASSWORD) and the compose project name.
-    type: path
   redis_url:
     description:
       - Redis URL (C(redis://[[user]:password@]host[:port][/db]) or C(rediss://) for TLS).
@@ -82,7 +91,6 @@ options:
     type: float
     default: 10
 notes:
-  - Supports check mode; then nothing is deleted and RV(deleted) is the number of keys that would be.
   - Counters only delay requests; deleting them is always safe, Chatwoot recreates them on the next request.
 seealso:
   - name: Rack::Attack
@@ -159,12 +167,14 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._docker_project import ContainerLookupError
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import (
+    project_argument_spec,
+    service_settings,
+)
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._rate_limit import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_SCAN_COUNT,
+    MODULE_OPTIONS,
     RedisSettingsError,
     flush,
     key_pattern,
@@ -186,9 +196,7 @@ def connection_settings(module):
     params = module.params
     explicit_address = bool(params["redis_url"] or params["host"])
     if not params["project_src"] and not explicit_address:
-        raise RedisSettingsError(
-            "no Redis to talk to: set project_src (the Chatwoot compose directory) or redis_url/host"
-        )
+        module.fail_json(msg="no Redis to talk to: set project_src (the Chatwoot compose directory) or redis_url/host")
 
     def from_env(project):
         discovered = settings_from_env(project.env)
@@ -198,34 +206,24 @@ def connection_settings(module):
             )
         return discovered
 
-    return project_connection(
-        params["project_src"],
-        from_env,
-        lambda discovered: merge_settings(
-            discovered,
-            redis_url=params["redis_url"],
-            host=params["host"],
-            port=params["port"],
-            password=params["password"],
-            db=params["db"],
-        ),
-    )
+    return service_settings(module, from_env, merge_settings, MODULE_OPTIONS, (RedisSettingsError,))
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            project_src=dict(type="path"),
-            redis_url=dict(type="str", no_log=True),
-            host=dict(type="str"),
-            port=dict(type="int"),
-            password=dict(type="str", no_log=True),
-            db=dict(type="int"),
-            throttle=dict(type="str"),
-            discriminator=dict(type="str"),
-            scan_count=dict(type="int", default=DEFAULT_SCAN_COUNT),
-            batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
-            timeout=dict(type="float", default=10),
+        argument_spec=project_argument_spec(
+            dict(
+                redis_url=dict(type="str", no_log=True),
+                host=dict(type="str"),
+                port=dict(type="int"),
+                password=dict(type="str", no_log=True),
+                db=dict(type="int"),
+                throttle=dict(type="str"),
+                discriminator=dict(type="str"),
+                scan_count=dict(type="int", default=DEFAULT_SCAN_COUNT),
+                batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
+                timeout=dict(type="float", default=10),
+            )
         ),
         supports_check_mode=True,
     )
@@ -239,10 +237,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    try:
-        settings, note = connection_settings(module)
-    except (ProjectError, RedisSettingsError, ContainerLookupError) as exc:
-        module.fail_json(msg=str(exc))
+    settings, note = connection_settings(module)
 
     where = settings.describe()
     client = redis.Redis(

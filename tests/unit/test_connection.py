@@ -1,4 +1,4 @@
-"""_connection.project_connection: the one path from project_src to a service address, for both modules."""
+"""_project.project_connection: the one path from project_src to a service address, for both modules."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import pytest
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils import _pgvector as pv
 from ansible_collections.selfhost.chatwoot.plugins.module_utils import _rate_limit as rl
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._connection import project_connection
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import ProjectError, dotenv_quote
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import (
+    ProjectError,
+    dotenv_quote,
+    project_connection,
+)
 
 SECRET = "pa$$ 'w0rd' #1 \\"
 

@@ -1,10 +1,9 @@
-"""_project: .env parsing (quotes, comments, export) and compose project names; _discovery's host rules."""
+"""_project: .env parsing (quotes, comments, export), compose project names, and service host rules."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.selfhost.chatwoot.plugins.module_utils import _discovery as disc
 from ansible_collections.selfhost.chatwoot.plugins.module_utils import _project as pr
 
 ENV_TEXT = r"""
@@ -82,13 +81,13 @@ def test_load_project_missing_directory(tmp_path):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "/var/run/postgresql", "", None])
 def test_address_literals_need_no_lookup(host):
-    assert disc.is_address_literal(host)
-    assert disc.resolve_service_host("proj", host, client=object()) == (host, None)
+    assert pr.is_address_literal(host)
+    assert pr.resolve_service_host("proj", host, client=object()) == (host, None)
 
 
 def test_service_names_need_a_lookup():
-    assert not disc.is_address_literal("postgres")
-    assert disc.resolve_service_host(None, "postgres", client=object()) == ("postgres", None)
+    assert not pr.is_address_literal("postgres")
+    assert pr.resolve_service_host(None, "postgres", client=object()) == ("postgres", None)
 
 
 class FakeContainer:
@@ -121,23 +120,23 @@ def labels(project, service):
 
 def test_resolve_service_to_container_address():
     client = FakeClient({labels("cw", "redis"): [FakeContainer("cw-redis-1", ip="172.18.0.9")]})
-    address, note = disc.resolve_service_host("cw", "redis", client=client)
+    address, note = pr.resolve_service_host("cw", "redis", client=client)
     assert address == "172.18.0.9" and "cw-redis-1" in note
 
 
 def test_resolve_unknown_name_keeps_it_with_a_note():
     client = FakeClient({labels("cw", "redis"): [FakeContainer("cw-redis-1")]})
-    address, note = disc.resolve_service_host("cw", "db.example.com", client=client)
+    address, note = pr.resolve_service_host("cw", "db.example.com", client=client)
     assert address == "db.example.com" and "not a service" in note
 
 
 def test_resolve_network_alias():
     client = FakeClient({labels("cw", "postgres"): [FakeContainer("x", ip="172.18.0.7", aliases=["cw-postgres"])]})
-    address, note = disc.resolve_service_host("cw", "cw-postgres", client=client)
+    address, note = pr.resolve_service_host("cw", "cw-postgres", client=client)
     assert address == "172.18.0.7" and "alias" in note
 
 
 def test_resolve_stopped_service_fails_with_the_fix():
     client = FakeClient({labels("cw", "postgres"): [FakeContainer("cw-postgres-1", status="exited")]})
-    with pytest.raises(disc.ContainerLookupError, match="docker compose up -d"):
-        disc.resolve_service_host("cw", "postgres", client=client)
+    with pytest.raises(pr.ContainerLookupError, match="docker compose up -d"):
+        pr.resolve_service_host("cw", "postgres", client=client)
