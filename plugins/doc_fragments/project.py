@@ -23,9 +23,6 @@ options:
     # The modules that run code in a container of the stack (bootstrap, rails_runner).
     CONTAINER = r"""
 options:
-  project_src:
-    description:
-      - One of O(project_src) and O(container) is required; O(container) wins when both are set.
   service:
     description:
       - Compose service of O(project_src) whose running container runs the code.
@@ -34,6 +31,7 @@ options:
   container:
     description:
       - Name or ID of the container to run in, instead of discovering it from O(project_src).
+      - One of O(project_src) and O(container) is required; O(container) wins when both are set.
     type: str
   docker_host:
     description:

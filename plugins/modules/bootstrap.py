@@ -43,8 +43,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The changed records (super admin, accounts, inboxes, installation configs, onboarding flag) before and
-        after, by name and changed field; never a password or an installation config's value.
+      - One line per change made (in check mode, that would be made) to the super admin, accounts, inboxes,
+        installation configs and onboarding flag, naming the record and the changed fields; never a password or
+        an installation config's value.
 options:
   super_admin:
     description:

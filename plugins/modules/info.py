@@ -23,6 +23,9 @@ author:
   - selfhost.chatwoot contributors (@selfhost)
 requirements:
   - requests
+extends_documentation_fragment:
+  - selfhost.chatwoot.attributes
+  - selfhost.chatwoot.attributes.READ_ONLY
 options:
   base_url:
     description:
@@ -67,8 +70,6 @@ options:
         C(vX.Y.Z-ce) (C(v4.10.1), C(4.10.1) and C(v4.10.1-ce) are equal; C(/api) reports C(4.10.1)).
       - C(latest) and C(latest-ce) name no version and are refused.
     type: str
-notes:
-  - Supports check mode (the module never changes anything).
 """
 
 EXAMPLES = r"""

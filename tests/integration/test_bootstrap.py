@@ -165,6 +165,26 @@ def test_bootstrap_check_apply_idempotent(chatwoot_stack, project_src):
     assert sql(stack, "SELECT website_token FROM channel_web_widgets") == token
 
 
+@pytest.mark.parametrize("chatwoot_image", ["newest"], indirect=True)
+def test_diff_names_what_changed_and_never_a_secret(chatwoot_stack, project_src):
+    args = bootstrap_args(project_src)
+    check = ok(run_module("bootstrap", args, check=True, diff=True))
+    lines = check["diff"]["prepared"].splitlines()
+    assert lines[0] == f"bootstrap would change {len(check['changes'])} things:"
+    assert lines[1:] == [f"  ~ {change}" for change in check["changes"]]
+    assert counts(chatwoot_stack)["users"] == 0  # check mode with diff still writes nothing
+
+    ok(run_module("bootstrap", args))
+    rotate = dict(args, super_admin={**args["super_admin"], "password": "An0ther-Secret!", "update_password": "always"})
+    rotate["installation_configs"] = {"INSTALLATION_NAME": "Renamed Desk"}
+    changed = ok(run_module("bootstrap", rotate, diff=True))
+    text = changed["diff"]["prepared"]
+    assert text.startswith("bootstrap changed 2 things:")
+    assert "update super admin ada@example.com: password" in text and "INSTALLATION_NAME" in text
+    assert "An0ther-Secret!" not in text and PASSWORD not in text and "Renamed Desk" not in text
+    assert ok(run_module("bootstrap", rotate, diff=True))["diff"] == {"prepared": ""}
+
+
 @BOTH_ENDS
 def test_updates_password_accounts_inboxes_and_configs(chatwoot_stack, project_src):
     stack = chatwoot_stack

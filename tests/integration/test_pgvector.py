@@ -78,6 +78,23 @@ def test_present_check_apply_idempotent(pg):
 
 
 @pytest.mark.lab
+def test_diff_shows_the_version_before_and_after(pg):
+    check = ok(run_module("pgvector", login(pg), check=True, diff=True))
+    version = check["default_version"]
+    assert (check["diff"]["before"], check["diff"]["after"]) == ("vector absent\n", f"vector {version}\n")
+    assert pg.database in check["diff"]["before_header"]
+    assert installed(pg) is None  # check mode with diff still changes nothing
+
+    apply = ok(run_module("pgvector", login(pg), diff=True))
+    assert (apply["diff"]["before"], apply["diff"]["after"]) == ("vector absent\n", f"vector {version}\n")
+    assert pg.password not in repr(apply["diff"])
+    again = ok(run_module("pgvector", login(pg), diff=True))
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"] == f"vector {version}\n"
+    drop = ok(run_module("pgvector", login(pg, state="absent"), check=True, diff=True))
+    assert (drop["diff"]["before"], drop["diff"]["after"]) == (f"vector {version}\n", "vector absent\n")
+
+
+@pytest.mark.lab
 def test_update_path_with_what_the_server_ships(pg):
     facts = ok(run_module("pgvector", login(pg), check=True))
     versions = facts["available_versions"]
