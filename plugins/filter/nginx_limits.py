@@ -16,11 +16,13 @@ author:
   - selfhost.chatwoot contributors (@selfhost)
 description:
   - Every WebSocket proxied by nginx is two connections of one worker (client and upstream), each one open file.
-    Connections are not spread evenly over the workers (without C(reuseport) an idle worker may accept more than
-    its share), so each worker is sized for O(imbalance) times its even share.
-  - "C(worker_connections) = 2 * ceil(O(_input) * O(imbalance) / workers) + O(headroom) (ordinary requests, the
-    upstream keepalive), rounded up to a multiple of 1024, at least 1024, unless O(worker_connections) is
-    given (non-zero)."
+    Connections are not spread evenly over the workers (without C(reuseport) the kernel wakes one waiting worker,
+    and a lightly loaded nginx gives most new connections to the same few; bench/websocket_capacity.py measured
+    one of four workers holding 2.1 times its even share), so by default each worker is sized for all the sockets
+    (O(imbalance) = the number of workers). Unused connection slots cost a few hundred bytes each.
+  - "C(worker_connections) = 2 * min(O(_input), ceil(O(_input) * O(imbalance) / workers)) + O(headroom)
+    (ordinary requests, the upstream keepalive), rounded up to a multiple of 1024, at least 1024, unless
+    O(worker_connections) is given (non-zero)."
   - C(worker_rlimit_nofile) = 2 * C(worker_connections) unless O(worker_rlimit_nofile) is given (non-zero);
     the role's validation refuses an explicit value below twice C(worker_connections).
   - C(limit_nofile) (systemd C(LimitNOFILE) of C(nginx.service)) = C(worker_rlimit_nofile), so that nginx starts
@@ -55,9 +57,10 @@ options:
     type: int
     default: 0
   imbalance:
-    description: How many times its even share of the sockets one worker is sized for.
+    description: How many times its even share of the sockets one worker is sized for; 0 is the number of workers
+      (each worker may hold them all).
     type: float
-    default: 1.5
+    default: 0
   headroom:
     description: Connections per worker beyond the WebSockets.
     type: int
@@ -70,7 +73,7 @@ __nginx_limits: >-
   {{ __nginx_expected_websockets | selfhost.chatwoot.nginx_limits(nginx_worker_processes,
      ansible_facts.processor_nproc | default(1), worker_connections=__nginx_worker_connections,
      worker_rlimit_nofile=__nginx_worker_rlimit_nofile) }}
-# 10000 sockets, 2 CPUs: workers 2, worker_connections 16384, worker_rlimit_nofile 32768, limit_nofile 32768.
+# 10000 sockets: worker_connections 21504, worker_rlimit_nofile 43008, limit_nofile 43008, somaxconn 4096.
 """
 
 RETURN = r"""
@@ -105,7 +108,7 @@ def nginx_limits(
     worker_connections=0,
     worker_rlimit_nofile=0,
     current_somaxconn=0,
-    imbalance=1.5,
+    imbalance=0,
     headroom=1024,
 ):
     """The nginx limits for ``expected_websockets`` concurrent WebSockets (see DOCUMENTATION)."""
@@ -118,10 +121,11 @@ def nginx_limits(
     explicit_rlimit = _int("worker_rlimit_nofile", worker_rlimit_nofile, 0)
     current = _int("current_somaxconn", current_somaxconn or 0, 0)
     headroom = _int("headroom", headroom, 0)
-    if math.isnan(float(imbalance)) or float(imbalance) < 1:
+    imbalance = float(imbalance) or float(workers)
+    if math.isnan(imbalance) or imbalance < 1:
         raise AnsibleFilterError(f"nginx_limits: imbalance must be at least 1, got {imbalance}")
 
-    per_worker = min(sockets, math.ceil(sockets * float(imbalance) / workers))
+    per_worker = min(sockets, math.ceil(sockets * imbalance / workers))
     derived = max(1024, _round_up(2 * per_worker + headroom, 1024))
     connections = explicit_connections or derived
     rlimit = explicit_rlimit or 2 * connections
