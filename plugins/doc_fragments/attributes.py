@@ -1,8 +1,9 @@
 # Copyright: selfhost.chatwoot contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What the modules support (check mode, diff mode, platform, action group), as ansible-doc shows it.
+"""What the modules support (check mode, diff mode, platform), as ansible-doc shows it.
 
-The standard fragment describes each attribute; a module states its own ``support`` (and ``details``).
+The standard fragment describes each attribute; a module states its own ``support`` (and ``details``). The
+action group is in the ``project`` fragment, with the option it exists for.
 """
 
 from __future__ import annotations
@@ -21,18 +22,6 @@ attributes:
     description: Target OS/families that can be operated against.
     support: full
     platforms: posix
-"""
-
-    # Modules that work on the compose project; the group is meta/runtime.yml's action_groups.project.
-    ACTIONGROUP_PROJECT = r"""
-options: {}
-attributes:
-  action_group:
-    description: Use C(group/selfhost.chatwoot.project) in C(module_defaults) to set defaults (such as
-      O(project_src)) for this module.
-    support: full
-    membership:
-      - selfhost.chatwoot.project
 """
 
     # Modules that only read.

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # Every module that works on the compose project (bootstrap, pgvector, rails_runner, rate_limit_flush).
+    # Every module that works on the compose project (bootstrap, pgvector, rails_runner, rate_limit_flush), all
+    # members of meta/runtime.yml's action group `project`.
     DOCUMENTATION = r"""
 options:
   project_src:
@@ -18,6 +19,13 @@ options:
         repeat the stack's secrets.
       - Set it once for a play with C(module_defaults) and the action group C(group/selfhost.chatwoot.project).
     type: path
+attributes:
+  action_group:
+    description: Use C(group/selfhost.chatwoot.project) in C(module_defaults) to set defaults (such as
+      O(project_src)) for this module.
+    support: full
+    membership:
+      - selfhost.chatwoot.project
 """
 
     # The modules that run code in a container of the stack (bootstrap, rails_runner).

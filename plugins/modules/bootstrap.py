@@ -31,7 +31,6 @@ requirements:
   - access to the Docker daemon running the Chatwoot stack
 extends_documentation_fragment:
   - selfhost.chatwoot.attributes
-  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
   - selfhost.chatwoot.project
   - selfhost.chatwoot.project.CONTAINER
 attributes:

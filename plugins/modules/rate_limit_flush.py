@@ -28,7 +28,6 @@ requirements:
   - docker (the Docker SDK for Python), only to find the redis service container from O(project_src)
 extends_documentation_fragment:
   - selfhost.chatwoot.attributes
-  - selfhost.chatwoot.attributes.ACTIONGROUP_PROJECT
   - selfhost.chatwoot.project
 attributes:
   check_mode:
