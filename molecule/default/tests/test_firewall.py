@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,17 @@ NEIGHBOUR_HTTP_PORT = 18181
 IMAGE = "chatwoot-lab/redis:8"  # loaded by the app role from the lab archive; has bash and redis-server
 MUST_DROP = (3000, 5432, 6379, 7433, PUBLISHED)
 PROBE_TIMEOUT = 2  # seconds; a dropped SYN gets no answer, a closed port answers with a RST at once
+REPO = Path(__file__).resolve().parents[3]
+GUARD_PLAY = """
+- name: Only the firewall role's validate entry point (its lock-out guard)
+  hosts: chatwoot
+  gather_facts: false
+  tasks:
+    - name: Validate
+      ansible.builtin.include_role:
+        name: selfhost.chatwoot.firewall
+        tasks_from: validate
+"""
 
 
 def run(container: str, script: str, timeout: int = 60) -> subprocess.CompletedProcess:
@@ -159,6 +171,39 @@ def test_rules_are_live_for_the_next_boot_and_nftables_cannot_wipe_docker():
     assert run(VPS, "nft -c -f /etc/nftables.d/selfhost-chatwoot.nft").returncode == 0
     stop = run(VPS, "systemctl show -p ExecStop nftables").stdout
     assert f"delete table inet {TABLE}" in stop and "flush" not in stop, stop
+
+
+def test_the_lock_out_guard_refuses_rules_that_drop_the_ssh_session(tmp_path):
+    """Over SSH the validate entry point refuses a firewall_ssh_port other than the one Ansible came in on."""
+    inventory = os.environ.get("FIREWALL_TEST_INVENTORY") or str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent)
+    play = tmp_path / "guard.yml"
+    play.write_text(GUARD_PLAY)
+    env = {
+        **os.environ,
+        "ANSIBLE_COLLECTIONS_PATH": f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages",
+        "ANSIBLE_NOCOLOR": "1",
+    }
+
+    def guard(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["ansible-playbook", "-i", inventory, str(play), *extra],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=180,
+            env=env,
+        )
+
+    accepted = guard()
+    assert accepted.returncode == 0, accepted.stdout[-3000:]
+    if "Ansible is not connected over SSH" in accepted.stdout:
+        pytest.skip("the inventory reaches the VPS without SSH: there is no SSH session for the guard to protect")
+    assert "The rules keep the SSH connection Ansible is using open" in accepted.stdout, accepted.stdout[-3000:]
+    refused = guard("-e", "firewall_ssh_port=65001", "-e", '{"firewall_allowed_tcp_ports": [65002]}')
+    assert refused.returncode == 2, refused.stdout[-3000:]
+    assert "The firewall would drop the SSH connection Ansible is using" in refused.stdout, refused.stdout[-3000:]
+    # Refused before any change: the loaded rules still open the real SSH port, not the refused one.
+    assert "65001" not in run(VPS, f"nft list table inet {TABLE}").stdout
 
 
 def test_only_ssh_http_and_https_get_in_and_containers_get_out(published_container, neighbour_http_server):
