@@ -174,7 +174,7 @@ def nginx_nofile_problem(limit_nofile, proc1_limits, proc1_status, nr_open):
         return (
             f"nginx needs {wanted} open files per worker (worker_rlimit_nofile, systemd LimitNOFILE) but this host's "
             f"init has a hard limit of {hard_limit} and no CAP_SYS_RESOURCE to raise it (a container or container "
-            f"VPS): lower nginx_expected_websockets (or set nginx_worker_processes higher), or set "
+            f"VPS): lower nginx_expected_websockets, or set "
             f"nginx_worker_rlimit_nofile <= {hard_limit} and nginx_worker_connections <= {hard_limit // 2}, or raise "
             "the container's open-files limit on its host"
         )
