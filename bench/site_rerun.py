@@ -105,15 +105,9 @@ def main() -> None:
     env = dict(lab_env(args.name, args.https_port, args.http_port), LAB_SSH_PORT=str(args.ssh_port))
     lab_sh = str(REPO / "tests/lab/lab.sh")
     ports = ("-e", f"lab_https_port={args.https_port}", "-e", f"lab_http_port={args.http_port}")
-    # The same VPS, reached by `docker exec` as root instead (extra vars beat the inventory).
-    docker = (
-        "-e",
-        "ansible_connection=community.docker.docker",
-        "-e",
-        f"ansible_host={args.name}",
-        "-e",
-        "ansible_user=root",
-    )
+    # The same VPS through `docker exec` as root: the inventory's switch (extra vars naming the connection
+    # would also apply to the tasks delegated to the controller).
+    docker = ("-e", "lab_connection=docker")
 
     if not args.reuse:
         subprocess.run([lab_sh, "down"], env=env, check=True, capture_output=True)
