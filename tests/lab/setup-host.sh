@@ -9,7 +9,8 @@ repo=$(cd "$here/../.." && pwd)
 venv="$repo/.venv"
 python="${LAB_PYTHON:-python3.11}"
 
-system_packages=(docker.io debootstrap rsync git make)
+# openssh-client: Ansible reaches the lab VPSs over SSH, as it does a real VPS.
+system_packages=(docker.io debootstrap rsync git make openssh-client)
 
 missing=()
 for pkg in "${system_packages[@]}"; do
