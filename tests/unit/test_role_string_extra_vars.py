@@ -172,7 +172,7 @@ def test_nginx_strings_render_like_typed_values(tmp_path, values):
     assert "proxy_read_timeout 120s;" in site
     assert renew["remaining_days"] == 20
     if values is NGINX_FALSE:
-        assert "Strict-Transport-Security" not in site
+        assert "add_header Strict-Transport-Security" not in site
         assert "listen [::]" not in site
         assert "http2 off;" in site
         assert renew["verify_tls"] is False
@@ -202,7 +202,9 @@ def test_nginx_hsts_enabled_false_string_leaves_hsts_off(tmp_path):
     rendered = run_play(
         tmp_path, "hsts", NGINX_PLAY, ["-e", "nginx_server_name=chat.example.test", "-e", "nginx_hsts_enabled=false"]
     )
-    assert "Strict-Transport-Security" not in rendered["site.conf"]
+    assert "add_header Strict-Transport-Security" not in rendered["site.conf"]
+    # The app's own header (Rails under FORCE_SSL) is hidden either way.
+    assert "proxy_hide_header Strict-Transport-Security;" in rendered["site.conf"]
 
 
 APP_PLAY = """
