@@ -2,11 +2,15 @@
 
 Every HTTP request is answered with JSON describing what nginx forwarded (method, path, raw header list, body
 size). /cable accepts a WebSocket upgrade, first sends the same description, then echoes text messages.
+Like Rails under FORCE_SSL (Chatwoot's default), every HTTP answer carries the app's own
+Strict-Transport-Security header (APP_HSTS), so a test can tell whether nginx lets it through.
 """
 
 from __future__ import annotations
 
 from aiohttp import WSMsgType, web
+
+APP_HSTS = "max-age=600; includeSubDomains; preload"
 
 
 def describe(request: web.Request, body_length: int = 0) -> dict:
@@ -30,7 +34,7 @@ async def cable(request: web.Request) -> web.StreamResponse:
 
 async def anything(request: web.Request) -> web.Response:
     body = await request.read()
-    return web.json_response(describe(request, len(body)))
+    return web.json_response(describe(request, len(body)), headers={"Strict-Transport-Security": APP_HSTS})
 
 
 app = web.Application(client_max_size=64 * 1024 * 1024)

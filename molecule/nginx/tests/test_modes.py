@@ -39,23 +39,61 @@ def test_selfsigned_certificate_names(host):
     assert key.mode == 0o600 and key.user == "root"
 
 
+APP_HSTS = "max-age=600; includesubdomains; preload"  # what files/echo_upstream.py sends, like Rails' FORCE_SSL
+
+
+def hsts_lines(headers: str) -> list[str]:
+    return [line.strip() for line in headers.splitlines() if line.startswith("strict-transport-security:")]
+
+
+def test_the_upstream_sends_its_own_hsts(host):
+    """Without this, the two tests below would pass with an upstream that sends nothing."""
+    direct = host.check_output("curl --silent --output /dev/null --dump-header - http://127.0.0.1:3000/").lower()
+    assert hsts_lines(direct) == [f"strict-transport-security: {APP_HSTS}"]
+
+
 def test_hsts_when_enabled(host):
     only_on(host, "cwlab-nginx-trixie", "HSTS is enabled there")
-    lines = [line.strip() for line in response_headers(host).splitlines()]
-    assert "strict-transport-security: max-age=63072000; includesubdomains" in lines
+    # Exactly one header, nginx's: the app's is hidden.
+    assert hsts_lines(response_headers(host)) == ["strict-transport-security: max-age=63072000; includesubdomains"]
 
 
-def test_client_max_body_size(host):
-    only_on(host, "cwlab-nginx-trixie", "nginx_client_max_body_size is 2m there")
-    small = host.check_output(
-        f"head -c 1048576 /dev/zero | {CURL} --insecure --fail --data-binary @- https://{NAME}/api/v1/upload"
+def test_hsts_also_on_the_write_freeze_answer(host):
+    only_on(host, "cwlab-nginx-trixie", "HSTS is enabled there")
+    host.check_output("mkdir -p /run/selfhost-chatwoot && touch /run/selfhost-chatwoot/write-freeze")
+    try:
+        headers = host.check_output(
+            f"{CURL} --insecure --output /dev/null --dump-header - --data x=1 https://{NAME}/api/v1/x"
+        ).lower()
+    finally:
+        host.run("rm -f /run/selfhost-chatwoot/write-freeze")
+    assert headers.startswith("http/") and " 503" in headers.splitlines()[0]
+    assert hsts_lines(headers) == ["strict-transport-security: max-age=63072000; includesubdomains"]
+
+
+def test_hsts_off_means_none_even_when_the_app_sends_one(host):
+    only_on(host, "cwlab-nginx-provided", "HSTS is left at its default (off) there")
+    assert hsts_lines(response_headers(host, "--cacert /etc/ssl/lab/ca.crt")) == []
+
+
+def test_client_max_body_size_is_above_the_app_limit(host):
+    only_on(host, "cwlab-nginx-trixie", "nginx_app_max_upload_mb is 1 there (so 3m)")
+    assert "client_max_body_size 3m;" in host.check_output("nginx -T 2>/dev/null")
+    # Over the app's 1 MB: still reaches the app, which answers with its own message.
+    over_app_limit = host.check_output(
+        f"head -c 2097152 /dev/zero | {CURL} --insecure --fail --data-binary @- https://{NAME}/api/v1/upload"
     )
-    assert json.loads(small)["body_length"] == 1048576
+    assert json.loads(over_app_limit)["body_length"] == 2097152
     big = host.check_output(
-        f"head -c 3145728 /dev/zero | {CURL} --insecure --output /dev/null --write-out '%{{http_code}}' "
+        f"head -c 4194304 /dev/zero | {CURL} --insecure --output /dev/null --write-out '%{{http_code}}' "
         f"--data-binary @- https://{NAME}/api/v1/upload"
     )
     assert big == "413"
+
+
+def test_the_default_body_limit_is_above_chatwoots_40_mb(host):
+    only_on(host, "cwlab-nginx-provided", "the defaults apply there")
+    assert "client_max_body_size 51m;" in host.check_output("nginx -T 2>/dev/null")
 
 
 def test_broken_config_never_goes_live(host):
@@ -68,9 +106,33 @@ def test_broken_config_never_goes_live(host):
     assert "unknown directive" in run.stdout and "this_is_not_a_directive" in run.stdout
     assert host.file(SITE).content_string == site
     assert host.run("grep -r this_is_not_a_directive /etc/nginx").rc == 1
+    assert backups_left(host) == "", "the refused write left a copy of the live file behind"
     assert host.run("nginx -t").rc == 0
     assert host.check_output("cat /run/nginx.pid") == master
     assert json.loads(host.check_output(f"{CURL} --insecure --fail https://{NAME}/still-up"))["path"] == "/still-up"
+
+
+def backups_left(host) -> str:
+    return host.check_output("find /etc/nginx -name '*~' | sort")
+
+
+def test_a_reload_nginx_cannot_apply_puts_the_previous_file_back(host):
+    """`nginx -t` accepts a listen address already in use (the upstream's port); only the reload fails, which
+    systemd reports as a success. The role notices, puts the previous file back and says so."""
+    only_on(host, "cwlab-nginx-trixie", "one VPS is enough to prove it")
+    site = host.file(SITE).content_string
+    assert host.run("ss --listening --tcp --numeric | grep -q '127.0.0.1:3000 '").rc == 0
+    run = run_converge(inventory_name(host), {"nginx_server_extra_config": "listen 127.0.0.1:3000;"})
+    assert run.returncode != 0, run.stdout[-3000:]
+    said = " ".join(run.stdout.split())  # the output callback may wrap long messages
+    assert "nginx did not apply the new /etc/nginx/conf.d/selfhost-chatwoot.conf" in said, run.stdout[-3000:]
+    assert "The previous file is back in place and live" in said
+    assert host.file(SITE).content_string == site
+    assert backups_left(host) == ""
+    assert json.loads(host.check_output(f"{CURL} --insecure --fail https://{NAME}/still-up"))["path"] == "/still-up"
+    # Nothing is pending: the next run with the same input has nothing to do.
+    again = run_converge(inventory_name(host), {})
+    assert again.returncode == 0 and re.search(r"changed=0 ", again.stdout), again.stdout[-3000:]
 
 
 def test_a_valid_change_goes_live(host):
@@ -118,6 +180,8 @@ def test_mismatched_key_never_goes_live(host):
         ({"nginx_worker_rlimit_nofile": 5000}, "must be at least twice"),
         ({"nginx_tls_mode": "acme"}, "needs nginx_acme_terms_agreed=true"),
         ({"nginx_tls_mode": "letsencrypt"}, "value of nginx_tls_mode must be one of: acme, provided, selfsigned"),
+        ({"nginx_client_max_body_size": "40m"}, "nginx_client_max_body_size=40m is at or below Chatwoot's upload"),
+        ({"nginx_client_max_body_size": "2m", "nginx_app_max_upload_mb": 2}, "set it above 2m"),
     ],
 )
 def test_bad_input_fails_before_any_change(host, extra_vars, message):
@@ -125,7 +189,7 @@ def test_bad_input_fails_before_any_change(host, extra_vars, message):
     before = state_fingerprint(host)
     run = run_converge(inventory_name(host), extra_vars)
     assert run.returncode != 0
-    assert message in run.stdout, run.stdout[-3000:]
+    assert message in " ".join(run.stdout.split()), run.stdout[-3000:]
     assert re.search(r"changed=0 ", run.stdout)
     assert state_fingerprint(host) == before
 

@@ -71,18 +71,85 @@ def test_acme_challenge_path_is_served_not_redirected(host):
 
 def test_https_forwards_the_client_and_scheme(host, cafile):
     out = host.check_output(
-        f"{CURL} --fail {tls_option(cafile)} -H 'X-Forwarded-For: 203.0.113.7' -H 'api_access_token: tok-123' "
-        f"'https://{NAME}/api/v1/profile?x=1'"
+        f"{CURL} --fail {tls_option(cafile)} -H 'api_access_token: tok-123' 'https://{NAME}/api/v1/profile?x=1'"
     )
     seen = json.loads(out)
     assert seen["path"] == "/api/v1/profile?x=1"
     assert headers_named(seen, "Host") == [NAME]
     assert headers_named(seen, "X-Real-IP") == ["127.0.0.1"]
-    # The client's own header is kept and the real peer appended: Rack picks the last untrusted address.
-    assert headers_named(seen, "X-Forwarded-For") == ["203.0.113.7, 127.0.0.1"]
+    assert headers_named(seen, "X-Forwarded-For") == ["127.0.0.1"]
     assert headers_named(seen, "X-Forwarded-Proto") == ["https"]
+    assert headers_named(seen, "X-Forwarded-Host") == [NAME]
+    assert headers_named(seen, "X-Forwarded-Port") == ["443"]
     assert headers_named(seen, "api_access_token") == ["tok-123"], "underscores_in_headers is off"
     assert headers_named(seen, "Connection") == ["close"]
+
+
+# What a client sends to choose the address, scheme, host or port it is seen with: Forwarded (read by Rack 3
+# before X-Forwarded-For), the X-Forwarded-* family, the Client-IP family, and the spellings with "_" that
+# Puma folds into the same header.
+SPOOFED = {
+    "Forwarded": "for=198.51.100.9;proto=http;host=evil.test",
+    "X-Forwarded-For": "198.51.100.9",
+    "X_Forwarded_For": "198.51.100.10",
+    "X-Forwarded_For": "198.51.100.11",
+    "X-Real-IP": "198.51.100.12",
+    "X_Real_IP": "198.51.100.13",
+    "X-Forwarded-Host": "evil.test",
+    "X_Forwarded_Host": "evil.test",
+    "X-Forwarded-Port": "8443",
+    "X-Forwarded-Proto": "http",
+    "X-Forwarded-Ssl": "off",
+    "X_Forwarded_Ssl": "off",
+    "X-Forwarded-Scheme": "http",
+    "Client-IP": "198.51.100.14",
+    "Client_IP": "198.51.100.15",
+    "X-Client-IP": "198.51.100.16",
+    "X-Cluster-Client-IP": "198.51.100.17",
+    "X_Cluster_Client_IP": "198.51.100.18",
+    "True-Client-IP": "198.51.100.19",
+}
+# What the upstream must see instead: nginx's own values, nothing else of the family.
+FORWARDED_BY_NGINX = {
+    "x-real-ip": ["127.0.0.1"],
+    "x-forwarded-for": ["127.0.0.1"],
+    "x-forwarded-proto": ["https"],
+    "x-forwarded-host": [NAME],
+    "x-forwarded-port": ["443"],
+}
+
+
+def forwarding_headers(seen: dict) -> dict[str, list[str]]:
+    """The upstream's view, keyed the way Puma keys them (lower case, '_' for '-')."""
+    family = {key.lower().replace("_", "-") for key in SPOOFED} | set(FORWARDED_BY_NGINX)
+    found: dict[str, list[str]] = {}
+    for key, value in seen["headers"]:
+        folded = key.lower().replace("_", "-")
+        if folded in family:
+            found.setdefault(folded, []).append(value)
+    return found
+
+
+def test_client_forwarding_headers_never_reach_the_app(host, cafile):
+    spoof = " ".join(f"-H '{key}: {value}'" for key, value in SPOOFED.items())
+    seen = json.loads(host.check_output(f"{CURL} --fail {tls_option(cafile)} {spoof} 'https://{NAME}/api/v1/x'"))
+    assert forwarding_headers(seen) == FORWARDED_BY_NGINX, seen["headers"]
+
+
+def test_client_forwarding_headers_never_reach_the_app_on_cable(host, cafile):
+    spoof = " ".join(f"'{key}={value}'" for key, value in SPOOFED.items())
+    out = host.check_output(f"python3 /usr/local/bin/ws_client.py wss://{NAME}/cable '{cafile or ''}' {spoof}")
+    seen = json.loads(out)["upstream_saw"]
+    assert forwarding_headers(seen) == FORWARDED_BY_NGINX, seen["headers"]
+
+
+def test_every_location_that_proxies_clears_the_same_headers(host):
+    dump = host.check_output("nginx -T 2>/dev/null")
+    assert dump.count("proxy_pass http://selfhost_chatwoot;") == 2
+    for spelling in ["Forwarded", "X_Forwarded_For", "X-Forwarded_For", "Client_IP", "X_Cluster-Client_IP"]:
+        assert dump.count(f'proxy_set_header {spelling} "";') == 2, spelling
+    assert dump.count("proxy_set_header X-Forwarded-For $remote_addr;") == 2
+    assert "$proxy_add_x_forwarded_for" not in dump
 
 
 def test_websocket_upgrade_on_cable(host, cafile):
@@ -166,7 +233,7 @@ def test_staging_copies_are_cleaned_up(host):
 def test_check_mode_changes_nothing(host):
     before = state_fingerprint(host)
     site = host.file("/etc/nginx/conf.d/selfhost-chatwoot.conf").content_string
-    run = run_converge(inventory_name(host), {"nginx_client_max_body_size": "7m"}, check=True)
+    run = run_converge(inventory_name(host), {"nginx_client_max_body_size": "77m"}, check=True)
     assert run.returncode == 0, run.stdout[-3000:]
     assert re.search(r"changed=[1-9]", run.stdout), "check mode should report the pending change"
     assert host.file("/etc/nginx/conf.d/selfhost-chatwoot.conf").content_string == site
