@@ -18,7 +18,7 @@ from conftest import only_on
 NAME = "chatwoot.lab.test"
 REPORT = "/tmp/testssl.json"
 COMMAND = (
-    "timeout 900 testssl --quiet --color 0 --warnings off --ip one --add-ca /etc/ssl/lab/ca.crt "
+    "timeout 900 testssl --quiet --color 0 --warnings off --ip 127.0.0.1 --add-ca /etc/ssl/lab/ca.crt "
     "--connect-timeout 10 --openssl-timeout 10 --protocols --std --fs --server-defaults --vulnerable --headers "
     f"--jsonfile {REPORT} https://{NAME}/"
 )
