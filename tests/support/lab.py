@@ -6,6 +6,7 @@ so test traffic stays on loopback and on containers the test made.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -97,7 +98,12 @@ class ContainerFactory:
         self.started = []
 
     def run(self, image: str, alias: str, **kwargs):
-        labels = {self.LABEL: "1", **kwargs.pop("labels", {})}
+        # selfhost.chatwoot.run: set by .ci/run, whose cleanup removes only its own run's containers.
+        labels = {
+            self.LABEL: "1",
+            "selfhost.chatwoot.run": os.environ.get("SELFHOST_CHATWOOT_RUN", ""),
+            **kwargs.pop("labels", {}),
+        }
         container = self.client.containers.run(
             image,
             name=f"{self.network.name}-{alias}-{uuid.uuid4().hex[:6]}",
