@@ -29,26 +29,36 @@ def state(lab) -> dict:
     return {"files": files, "containers": containers}
 
 
-def run_app_role(**extra_vars) -> subprocess.CompletedProcess:
+def run_playbook(playbook: Path, *args: str, extra_vars: dict | None = None, timeout: int = 900):
+    """ansible-playbook against the scenario's inventory, from the scenario directory (no colour)."""
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages"
     env["ANSIBLE_NOCOLOR"] = "1"
+    command = ["ansible-playbook", "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent), *args]
+    if extra_vars is not None:
+        command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent),
-            str(REPO / "playbooks/app.yml"),
-            "-e",
-            json.dumps({"lab_repo": str(REPO), "lab_https_port": 443, **extra_vars}),
-        ],
+        [*command, str(playbook)],
         capture_output=True,
         text=True,
         check=False,
         env=env,
         cwd=SCENARIO_DIR,
-        timeout=900,
+        timeout=timeout,
     )
+
+
+def run_lab_playbook(name: str, timeout: int = 900, **extra_vars) -> subprocess.CompletedProcess:
+    """playbooks/NAME.yml with the lab's settings (the verifier runs outside Molecule's converge)."""
+    return run_playbook(
+        REPO / f"playbooks/{name}.yml",
+        extra_vars={"lab_repo": str(REPO), "lab_https_port": 443, **extra_vars},
+        timeout=timeout,
+    )
+
+
+def run_app_role(**extra_vars) -> subprocess.CompletedProcess:
+    return run_lab_playbook("app", **extra_vars)
 
 
 def assert_refused(lab, before: dict, run: subprocess.CompletedProcess, *phrases: str) -> None:

@@ -8,11 +8,9 @@ scheduled service several times against a scratch copy of the configuration (its
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
-from lab_runs import REPO
+from lab_runs import run_lab_playbook
 
 testinfra_hosts = ["ansible://chatwoot"]
 
@@ -174,24 +172,7 @@ def test_not_enough_disk_is_refused_with_the_numbers(host):
 def test_the_role_refuses_a_wrong_password_before_writing_it(host):
     """The role checks backup_restic_password against the existing repository before it writes anything."""
     password_before = host.file("/etc/selfhost-chatwoot/restic-password").content
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    run = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            str(os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])),
-            str(REPO / "playbooks/backup.yml"),
-            "-e",
-            json.dumps({"lab_repo": str(REPO), "lab_https_port": 443, "backup_restic_password": "not-the-password"}),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        timeout=600,
-    )
+    run = run_lab_playbook("backup", timeout=600, backup_restic_password="not-the-password")
     output = run.stdout + run.stderr
     assert run.returncode != 0, output[-3000:]
     assert "rejects the password" in output

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import pytest
+from lab_runs import SCENARIO_DIR, run_playbook
 
-SCENARIO_DIR = Path(__file__).resolve().parents[1]
-REPO = SCENARIO_DIR.parents[1]
 ROLES = ("docker", "firewall", "backup", "app", "nginx")
 DEPLOY_PLAY = "PLAY [Deploy Chatwoot]"
 # Ansible tags every role's argument-spec check `always`: the validation of every role runs with any tag.
@@ -22,18 +18,7 @@ def is_validation(name: str) -> bool:
 
 
 def converge(*args: str) -> str:
-    env = dict(os.environ)
-    env["ANSIBLE_COLLECTIONS_PATH"] = f"{REPO}/.collections:{REPO}/.venv/lib/python3.11/site-packages"
-    env["ANSIBLE_NOCOLOR"] = "1"
-    run = subprocess.run(
-        ["ansible-playbook", "-i", str(Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent), *args, "converge.yml"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=SCENARIO_DIR,
-        timeout=900,
-    )
+    run = run_playbook(SCENARIO_DIR / "converge.yml", *args)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-3000:]
     return output
