@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,3 +36,24 @@ def write_section(section: str, body: str) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     DOC.write_text(text)
+
+
+def run_site(env: dict, name: str, *extra: str) -> tuple[float, subprocess.CompletedProcess]:
+    """site.yml once on the lab VPS NAME (inventories/lab); (seconds, the finished ansible-playbook)."""
+    started = time.monotonic()
+    inventory, playbook = "inventories/lab/hosts.yml", "playbooks/site.yml"
+    command = ["ansible-playbook", "-i", inventory, playbook, "-e", f"lab_container={name}"]
+    run = subprocess.run(
+        [*command, *extra],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return time.monotonic() - started, run
+
+
+def recap_line(output: str) -> str:
+    """The PLAY RECAP line of a run (ok=... changed=...), whitespace collapsed."""
+    return " ".join(next(line for line in output.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line)).split())

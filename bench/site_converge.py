@@ -28,7 +28,7 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _lab import lab_env, write_section
+from _lab import lab_env, recap_line, run_site, write_section
 
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "site_converge"
@@ -63,34 +63,14 @@ def boot_delay() -> str:
 
 def converge(env: dict, name: str, https_port: int, *extra: str, expect_failure: bool = False) -> tuple:
     """Run site.yml once; return (seconds, recap line, output), or (seconds, output) when it must fail."""
-    started = time.monotonic()
-    run = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            "inventories/lab/hosts.yml",
-            "playbooks/site.yml",
-            "-e",
-            f"lab_container={name}",
-            "-e",
-            f"lab_https_port={https_port}",
-            *extra,
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.monotonic() - started
+    elapsed, run = run_site(env, name, "-e", f"lab_https_port={https_port}", *extra)
     if expect_failure:
         if run.returncode == 0:
             raise SystemExit(f"converge was expected to fail:\n{run.stdout[-4000:]}")
         return elapsed, run.stdout + run.stderr
     if run.returncode != 0:
         raise SystemExit(f"converge failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
-    recap = next(line for line in run.stdout.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line))
-    return elapsed, " ".join(recap.split()), run.stdout
+    return elapsed, recap_line(run.stdout), run.stdout
 
 
 def freeze_seconds(output: str) -> float | None:

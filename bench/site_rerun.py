@@ -19,12 +19,11 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _lab import lab_env, write_section
+from _lab import lab_env, recap_line, run_site, write_section
 
 REPO = Path(__file__).resolve().parent.parent
 SECTION = "site_rerun"
@@ -40,28 +39,11 @@ def converge(env: dict, name: str, *extra: str) -> dict:
         PROFILE_TASKS_TASK_OUTPUT_LIMIT="all",
         PROFILE_TASKS_SORT_ORDER="none",
     )
-    started = time.monotonic()
-    run = subprocess.run(
-        [
-            "ansible-playbook",
-            "-i",
-            "inventories/lab/hosts.yml",
-            "playbooks/site.yml",
-            "-e",
-            f"lab_container={name}",
-            *extra,
-        ],
-        cwd=REPO,
-        env=run_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.monotonic() - started
+    seconds, run = run_site(run_env, name, *extra)
     print(f"site.yml {' '.join(extra)}: {seconds:.1f} s", file=sys.stderr, flush=True)
     if run.returncode != 0:
         raise SystemExit(f"converge failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}")
-    recap = next(line for line in run.stdout.splitlines() if re.search(r"\bok=\d+\s+changed=\d+", line))
+    recap = recap_line(run.stdout)
     summary = run.stdout.rsplit("PLAY RECAP", 1)[1]
     roles: dict[str, float] = defaultdict(float)
     by_task: dict[str, float] = defaultdict(float)
@@ -77,7 +59,7 @@ def converge(env: dict, name: str, *extra: str) -> dict:
         by_task[task.removeprefix("selfhost.chatwoot.")] += float(found.group("seconds"))
     return {
         "seconds": seconds,
-        "recap": " ".join(recap.split()),
+        "recap": recap,
         "tasks": tasks,
         "roles": dict(roles),
         "by_task": dict(by_task),
