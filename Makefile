@@ -73,8 +73,17 @@ lab-images-clean: setup ## Remove the cached lab images and the stack archive (m
 build: setup ## Build the collection tarball
 	ansible-galaxy collection build --force --output-path .lab/dist
 
-test: lint unit ## Everything: lint, unit, then integration and molecule side by side
-	@# The two lanes overlap well on two cores: integration is CPU (its stacks boot with LAB_BOOT_DELAY=0),
-	@# the Molecule scenarios mostly wait (the real boot delay, health checks, apt). Each lane's output is
-	@# printed whole when it ends (--output-sync); a failure in either fails the run.
-	$(MAKE) --no-print-directory -j2 --output-sync=target integration molecule
+test: lint unit ## Everything: lint, unit, then two lanes side by side (integration + nginx, the other scenarios)
+	@# The lanes overlap well on two cores: integration is CPU (its stacks boot with LAB_BOOT_DELAY=0), the
+	@# Molecule scenarios mostly wait (the double's boot delay, health checks, apt). Lane 1 is integration
+	@# then the nginx scenario; lane 2 every other scenario (default, the longest, first). Each lane's output
+	@# is printed whole when it ends (--output-sync); a failure in either fails the run.
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-1 test-lane-2
+
+.PHONY: test-lane-1 test-lane-2
+test-lane-1: lab-images
+	$(MAKE) --no-print-directory integration
+	$(MAKE) --no-print-directory molecule SCENARIO=nginx
+
+test-lane-2: lab-images
+	$(MAKE) --no-print-directory molecule SCENARIO="$$(ls -d molecule/*/molecule.yml | xargs -n1 dirname | xargs -n1 basename | grep -vx nginx | tr '\n' ' ')"
