@@ -203,8 +203,10 @@ def test_the_lock_out_guard_refuses_rules_that_drop_the_ssh_session(tmp_path):
         pytest.skip("the inventory reaches the VPS without SSH: there is no SSH session for the guard to protect")
     assert "The rules keep the SSH connection Ansible is using open" in accepted.stdout, accepted.stdout[-3000:]
     refused = guard("-e", "firewall_ssh_port=65001", "-e", '{"firewall_allowed_tcp_ports": [65002]}')
-    assert refused.returncode == 2, refused.stdout[-3000:]
-    assert "The firewall would drop the SSH connection Ansible is using" in refused.stdout, refused.stdout[-3000:]
+    # A failed task's message goes to stderr (ansible-core 2.19's default callback), the play's lines to stdout.
+    refusal = refused.stdout + refused.stderr
+    assert refused.returncode == 2, refusal[-3000:]
+    assert "The firewall would drop the SSH connection Ansible is using" in " ".join(refusal.split()), refusal[-3000:]
     # Refused before any change: the loaded rules still open the real SSH port, not the refused one.
     assert "65001" not in run(VPS, f"nft list table inet {TABLE}").stdout
 
