@@ -29,6 +29,29 @@ def state(lab) -> dict:
     return {"files": files, "containers": containers}
 
 
+def docker_exec(container: str, script: str, timeout: int = 60) -> subprocess.CompletedProcess:
+    """bash -c SCRIPT in a lab container through docker exec, as root (the console's view, not Ansible's)."""
+    return subprocess.run(
+        ["docker", "exec", container, "bash", "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def container_address(container: str) -> str:
+    """The first network address of a lab container."""
+    out = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out, f"{container} has no address"
+    return out[0]
+
+
 def run_playbook(playbook: Path, *args: str, extra_vars: dict | None = None, timeout: int = 900):
     """ansible-playbook against the scenario's inventory, from the scenario directory (no colour)."""
     env = dict(os.environ)

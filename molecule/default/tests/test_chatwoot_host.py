@@ -17,6 +17,7 @@ from pathlib import Path
 import outside_client
 import pytest
 import yaml
+from lab_runs import container_address, docker_exec
 
 testinfra_hosts = ["ansible://chatwoot"]
 
@@ -28,21 +29,8 @@ SCENARIO_DIR = Path(__file__).resolve().parents[1]
 REPO = SCENARIO_DIR.parents[1]
 
 
-def docker_exec(container: str, script: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["docker", "exec", container, "bash", "-c", script], capture_output=True, text=True, check=False, timeout=60
-    )
-
-
 def vps_address() -> str:
-    out = subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", VPS],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out, "the VPS container has no address"
-    return out[0]
+    return container_address(VPS)
 
 
 def molecule_inventory() -> str:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from lab_runs import container_address, docker_exec
 
 VPS = os.environ.get("FIREWALL_TEST_VPS", "cwlab-default-trixie")
 NEIGHBOUR = os.environ.get("FIREWALL_TEST_NEIGHBOUR", "cwlab-default-neighbour")
@@ -45,34 +46,13 @@ GUARD_PLAY = """
 """
 
 
-def run(container: str, script: str, timeout: int = 60) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["docker", "exec", container, "bash", "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-
-
-def address(container: str) -> str:
-    out = subprocess.run(
-        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out, f"{container} has no address"
-    return out[0]
-
-
 def probe(container: str, target: str, ports) -> dict[int, str]:
     """open / refused / dropped for each TCP port of ``target``, probed from ``container`` in parallel."""
     script = " ".join(
         f"( timeout {PROBE_TIMEOUT} bash -c 'exec 3<>/dev/tcp/{target}/{port}' 2>/dev/null; echo {port} $? ) &"
         for port in ports
     )
-    result = run(container, script + " wait", timeout=PROBE_TIMEOUT + 30)
+    result = docker_exec(container, script + " wait", timeout=PROBE_TIMEOUT + 30)
     codes = dict(line.split() for line in result.stdout.splitlines() if line.strip())
     assert len(codes) == len(ports), result.stdout + result.stderr
     return {int(p): {"0": "open", "124": "dropped"}.get(code, "refused") for p, code in codes.items()}
@@ -80,7 +60,7 @@ def probe(container: str, target: str, ports) -> dict[int, str]:
 
 def wait_for(what: str, script: str, container: str = VPS, attempts: int = 90, delay: float = 2) -> str:
     for _attempt in range(attempts):
-        result = run(container, script, timeout=30)
+        result = docker_exec(container, script, timeout=30)
         if result.returncode == 0:
             return result.stdout
         time.sleep(delay)
@@ -98,8 +78,8 @@ def wait_for_docker_and_the_published_container() -> None:
 @pytest.fixture(scope="module")
 def published_container():
     """A container inside the VPS publishing a port on 0.0.0.0 (comes back after a reboot: unless-stopped)."""
-    run(VPS, f"docker rm -f {PUBLISHED_CONTAINER} >/dev/null 2>&1")
-    started = run(
+    docker_exec(VPS, f"docker rm -f {PUBLISHED_CONTAINER} >/dev/null 2>&1")
+    started = docker_exec(
         VPS,
         f"docker run -d --name {PUBLISHED_CONTAINER} --restart unless-stopped -p 0.0.0.0:{PUBLISHED}:6379 "
         f"--entrypoint redis-server {IMAGE} --protected-mode no",
@@ -107,13 +87,13 @@ def published_container():
     assert started.returncode == 0, started.stderr
     wait_for_docker_and_the_published_container()
     yield PUBLISHED_CONTAINER
-    run(VPS, f"docker rm -f {PUBLISHED_CONTAINER}")
+    docker_exec(VPS, f"docker rm -f {PUBLISHED_CONTAINER}")
 
 
 @pytest.fixture(scope="module")
 def neighbour_http_server():
     """A tiny HTTP server on the neighbour (bounded lifetime), for outbound traffic from a container."""
-    started = run(
+    started = docker_exec(
         NEIGHBOUR,
         "mkdir -p /tmp/firewall-test && echo firewall-outbound-ok > /tmp/firewall-test/index.html && "
         f"(setsid timeout 1800 python3 -m http.server {NEIGHBOUR_HTTP_PORT} --directory /tmp/firewall-test "
@@ -128,23 +108,23 @@ def neighbour_http_server():
         attempts=15,
         delay=1,
     )
-    yield address(NEIGHBOUR)
-    run(NEIGHBOUR, f"kill {pid}")
+    yield container_address(NEIGHBOUR)
+    docker_exec(NEIGHBOUR, f"kill {pid}")
 
 
 def sshd_listens() -> bool:
-    return run(VPS, "ss -Hltn 'sport = :22' | grep -q .").returncode == 0
+    return docker_exec(VPS, "ss -Hltn 'sport = :22' | grep -q .").returncode == 0
 
 
 def check_the_firewall(outbound_target: str) -> None:
     # The rule set is loaded, and Docker's own DNAT for the published port is there (so a drop is ours).
-    table = run(VPS, f"nft list table inet {TABLE}")
+    table = docker_exec(VPS, f"nft list table inet {TABLE}")
     assert table.returncode == 0, f"the firewall table is not loaded: {table.stderr}"
     assert "policy drop" in table.stdout
-    nat = run(VPS, "iptables -t nat -S DOCKER")
+    nat = docker_exec(VPS, "iptables -t nat -S DOCKER")
     assert f"--dport {PUBLISHED}" in nat.stdout, f"Docker has no DNAT rule for {PUBLISHED}: {nat.stdout}"
 
-    states = probe(NEIGHBOUR, address(VPS), (22, 80, 443, *MUST_DROP))
+    states = probe(NEIGHBOUR, container_address(VPS), (22, 80, 443, *MUST_DROP))
     assert {p: states[p] for p in MUST_DROP} == dict.fromkeys(MUST_DROP, "dropped"), states
     assert states[80] == "open" and states[443] == "open", states
     # Until the lab image runs sshd, port 22 only has to get through the firewall (refused, not dropped).
@@ -155,7 +135,7 @@ def check_the_firewall(outbound_target: str) -> None:
     assert inside == {3000: "open", PUBLISHED: "open"}, inside
 
     # A container inside the VPS reaches the neighbour (outbound through Docker's NAT).
-    outbound = run(
+    outbound = docker_exec(
         VPS,
         f"docker run --rm --entrypoint bash {IMAGE} -c "
         f"'exec 3<>/dev/tcp/{outbound_target}/{NEIGHBOUR_HTTP_PORT} && "
@@ -165,12 +145,12 @@ def check_the_firewall(outbound_target: str) -> None:
 
 
 def test_rules_are_live_for_the_next_boot_and_nftables_cannot_wipe_docker():
-    assert run(VPS, "systemctl is-enabled nftables").stdout.strip() == "enabled"
-    conf = run(VPS, "cat /etc/nftables.conf").stdout
+    assert docker_exec(VPS, "systemctl is-enabled nftables").stdout.strip() == "enabled"
+    conf = docker_exec(VPS, "cat /etc/nftables.conf").stdout
     assert 'include "/etc/nftables.d/*.nft"' in conf
     assert not [line for line in conf.splitlines() if line.strip().startswith("flush ruleset")], conf
-    assert run(VPS, "nft -c -f /etc/nftables.d/selfhost-chatwoot.nft").returncode == 0
-    stop = run(VPS, "systemctl show -p ExecStop nftables").stdout
+    assert docker_exec(VPS, "nft -c -f /etc/nftables.d/selfhost-chatwoot.nft").returncode == 0
+    stop = docker_exec(VPS, "systemctl show -p ExecStop nftables").stdout
     assert f"delete table inet {TABLE}" in stop and "flush" not in stop, stop
 
 
@@ -208,7 +188,7 @@ def test_the_lock_out_guard_refuses_rules_that_drop_the_ssh_session(tmp_path):
     assert refused.returncode == 2, refusal[-3000:]
     assert "The firewall would drop the SSH connection Ansible is using" in " ".join(refusal.split()), refusal[-3000:]
     # Refused before any change: the loaded rules still open the real SSH port, not the refused one.
-    assert "65001" not in run(VPS, f"nft list table inet {TABLE}").stdout
+    assert "65001" not in docker_exec(VPS, f"nft list table inet {TABLE}").stdout
 
 
 def test_only_ssh_http_and_https_get_in_and_containers_get_out(published_container, neighbour_http_server):
@@ -220,16 +200,15 @@ def final_verification(lab_images):
     """The restarts cost minutes: they run once, in the verification after the last upgrade (newest release)."""
     newest = lab_images["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
     # Read through docker exec like the rest of this file: the `host` fixture would run the test per host.
-    pinned = set(
-        re.findall(r"image: \S+/chatwoot:(v\d+\.\d+\.\d+)(?:-ce)?\s", run(VPS, "cat /opt/chatwoot/compose.yaml").stdout)
-    )
+    compose_file = docker_exec(VPS, "cat /opt/chatwoot/compose.yaml").stdout
+    pinned = set(re.findall(r"image: \S+/chatwoot:(v\d+\.\d+\.\d+)(?:-ce)?\s", compose_file))
     assert len(pinned) == 1, pinned
     if pinned.pop() != newest:
         pytest.skip(f"the docker restart and the reboot run once, in the final verification at {newest}")
 
 
 def test_the_same_after_a_docker_restart(final_verification, published_container, neighbour_http_server):
-    restarted = run(VPS, "systemctl restart docker", timeout=180)
+    restarted = docker_exec(VPS, "systemctl restart docker", timeout=180)
     assert restarted.returncode == 0, restarted.stderr
     wait_for_docker_and_the_published_container()
     check_the_firewall(neighbour_http_server)
