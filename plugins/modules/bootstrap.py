@@ -129,6 +129,17 @@ options:
         warning is given.
     type: bool
     default: true
+  state_file:
+    description:
+      - A file on the managed host (0600) where the module keeps, after each run that succeeded, a salted digest
+        of its input and the rails image ID, an observation of every row and the Redis flag the script reads,
+        and the result.
+      - When the next run finds the same input, the same image and the same rows, the script would find
+        nothing to do, and the module answers from this file without booting Rails (RV(rails_booted) is
+        false); anything else, or an observation that cannot be made, runs the script. No password is kept.
+      - Needs O(project_src) (the observation reads the database and Redis the way Chatwoot does, from its
+        C(.env)), psycopg (or psycopg2) and redis-py on the managed host; without them the script always runs.
+    type: path
 notes:
   - Change descriptions in RV(changes) name records, never values (passwords and installation config values may
     be secret).
@@ -208,6 +219,17 @@ onboarding_cleared:
   returned: success
   type: bool
   sample: true
+rails_booted:
+  description: Whether the script ran in Rails; false when O(state_file) showed that nothing changed since the
+    last run.
+  returned: success
+  type: bool
+  sample: false
+rerun_reason:
+  description: Why the script ran although O(state_file) was given (null when it did not run).
+  returned: when O(state_file) is set
+  type: str
+  sample: rows changed since the last run in channel_web_widgets
 container:
   description: Name of the container the script ran in.
   returned: when the container was found
@@ -230,16 +252,106 @@ error:
   sample: {"class": "RuntimeError", "message": "inbox \"Website\": there is no account \"Sales\"", "backtrace": []}
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._bootstrap_script import BOOTSTRAP_RUBY, bootstrap_diff
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._bootstrap_state import (
+    fingerprint,
+    new_salt,
+    read_state_file,
+    reuse_problem,
+    saved_result,
+    state_text,
+    write_state_file,
+)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._bootstrap_state import observe as observe_rows
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._chatwoot_rules import (
     DEFAULT_WIDGET_COLOR,
     ValidationError,
     normalize_bootstrap,
 )
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import project_argument_spec
-from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import module_run
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._pg_driver import load_driver
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import merge_settings as pg_merge_settings
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._pgvector import (
+    settings_from_env as pg_settings_from_env,
+)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import (
+    docker_client,
+    project_argument_spec,
+    project_connection,
+)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._rails_runner import (
+    WRAPPER,
+    locate_container,
+    module_run,
+)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._rate_limit import (
+    merge_settings as redis_merge_settings,
+)
+from ansible_collections.selfhost.chatwoot.plugins.module_utils._rate_limit import (
+    settings_from_env as redis_settings_from_env,
+)
+
+
+def rails_image_id(module) -> str | None:
+    """The image ID of the container the script would run in, or None when it cannot be read."""
+    options = module.params
+    try:
+        client = docker_client(base_url=options["docker_host"])
+        try:
+            return locate_container(client, options["project_src"], options["service"], options["container"]).attrs[
+                "Image"
+            ]
+        finally:
+            client.close()
+    except Exception:  # no SDK, no daemon, no container: the script's own run reports that
+        return None
+
+
+def observe(module, script_params: dict) -> dict | None:
+    """The rows and the Redis flag the script reads, read without Rails; None when they cannot be read."""
+    driver, import_error = load_driver()
+    if driver is None or import_error:
+        return None
+    try:
+        # Optional: without redis-py the observation cannot be made and the script runs, as without state_file.
+        import redis  # pylint: disable=import-outside-toplevel
+
+        src = module.params["project_src"]
+        pg, _note = project_connection(src, lambda project: pg_settings_from_env(project.env), pg_merge_settings)
+        rd, _note = project_connection(src, lambda project: redis_settings_from_env(project.env), redis_merge_settings)
+
+        def pg_connect():
+            return driver.connect(
+                host=pg.host,
+                port=pg.port,
+                user=pg.user,
+                password=pg.password,
+                dbname=pg.dbname,
+                sslmode=pg.sslmode,
+                connect_timeout=10,
+                application_name="selfhost.chatwoot.bootstrap",
+            )
+
+        client = redis.Redis(
+            host=rd.host,
+            port=rd.port,
+            db=rd.db,
+            username=rd.username,
+            password=rd.password,
+            ssl=rd.ssl,
+            socket_timeout=10,
+            socket_connect_timeout=10,
+        )
+        try:
+            return observe_rows(pg_connect, client.get, (script_params.get("super_admin") or {}).get("email"))
+        finally:
+            client.close()
+    except Exception:  # any failure means "cannot tell": the script runs, as without state_file
+        return None
+
 
 RESULT_KEYS = ("changes", "super_admin", "accounts", "inboxes", "installation_configs", "onboarding_cleared")
 
@@ -273,6 +385,7 @@ def main():
                 },
                 "installation_configs": {"type": "dict", "default": {}},
                 "clear_onboarding": {"type": "bool", "default": True},
+                "state_file": {"type": "path"},
             },
             container=True,
         ),
@@ -290,6 +403,21 @@ def main():
         )
     except ValidationError as exc:
         module.fail_json(msg=str(exc))
+
+    state_file = module.params["state_file"]
+    if state_file and not module.params["project_src"]:
+        module.fail_json(msg="state_file needs project_src (the observation reads the stack's .env)")
+    saved = read_state_file(state_file) if state_file else None
+    salt = saved["salt"] if saved else new_salt()
+    current = None
+    if state_file:
+        current = fingerprint(BOOTSTRAP_RUBY + WRAPPER, script_params, rails_image_id(module), salt)
+        reason = reuse_problem(saved, current, observe(module, script_params))
+        if reason is None:
+            values, warnings = saved_result(saved)
+            for warning in warnings:
+                module.warn(warning)
+            module.exit_json(changed=False, rails_booted=False, rerun_reason=None, **values)
 
     run = module_run(module, BOOTSTRAP_RUBY, script_params, what="the bootstrap script")
     for warning in run.warnings:
@@ -310,9 +438,17 @@ def main():
             msg=f"the bootstrap script's result lacks {', '.join(missing)}; this is a bug in the collection"
         )
     values = {key: data[key] for key in RESULT_KEYS}
+    if state_file:
+        values["rerun_reason"] = reason
+        if not module.check_mode:
+            after = observe(module, script_params)
+            if after is not None:
+                write_state_file(state_file, state_text(salt, current, after, values, run.warnings))
+            elif os.path.exists(state_file):
+                os.unlink(state_file)  # a stale state must not be trusted next time
     if module._diff:
         values["diff"] = bootstrap_diff(data["changes"], module.check_mode)
-    module.exit_json(changed=run.changed, container=run.container, rc=run.rc, **values)
+    module.exit_json(changed=run.changed, rails_booted=True, container=run.container, rc=run.rc, **values)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@ the onboarding flag with redis-cli in its redis container, passwords with a plai
 
 from __future__ import annotations
 
+import time
+
+import docker
 import pytest
 import requests
 from ansible_runner import run_module
@@ -403,3 +406,64 @@ def test_signup_is_closed_on_every_release(chatwoot_stack, tmp_path):
     assert ok(run_module("bootstrap", text))["changed"] is False
     assert installation_config(stack, "MAXIMUM_FILE_UPLOAD_SIZE") == "40"
     assert sign_up(stack) == 404
+
+
+def rails_execs(stack, since: int) -> list[str]:
+    """The execs started in the rails container since `since` (Docker's own event log, not the module's word)."""
+    client = docker.from_env()
+    try:
+        events = client.events(
+            since=since,
+            until=int(time.time()) + 1,
+            decode=True,
+            filters={"container": stack.rails.id, "event": "exec_start"},
+        )
+        return [event.get("Action", "") for event in events]
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("chatwoot_image", ["newest"], indirect=True)
+def test_state_file_skips_rails_only_while_nothing_changed(chatwoot_stack, project_src, tmp_path):
+    """With state_file, a run that finds the same input, image and rows answers without an exec in rails;
+    a row edited behind its back or the onboarding flag set again makes the script run again."""
+    stack = chatwoot_stack
+    state_file = tmp_path / "bootstrap.json"
+    args = bootstrap_args(project_src, state_file=str(state_file))
+
+    first = ok(run_module("bootstrap", args))
+    assert first["changed"] is True and first["rails_booted"] is True
+    assert first["rerun_reason"] == "no state from an earlier run"
+    assert state_file.stat().st_mode & 0o777 == 0o600
+    assert PASSWORD not in state_file.read_text()
+    token = first["inboxes"][0]["website_token"]
+
+    # Nothing changed: answered from the state file, with the same records, and no exec in the rails container.
+    for check_mode in (True, False):
+        since = int(time.time())
+        again = ok(run_module("bootstrap", args, check=check_mode))
+        assert again["changed"] is False and again["rails_booted"] is False, again
+        assert again["changes"] == [] and again["rerun_reason"] is None
+        assert again["super_admin"] == {"id": first["super_admin"]["id"], "email": "ada@example.com", "created": False}
+        assert again["accounts"] == first["accounts"]
+        assert again["inboxes"] == [dict(first["inboxes"][0], created=False)]
+        assert rails_execs(stack, since) == []
+
+    # A widget edited behind the module's back (as in the UI): the script runs and puts the wanted colour back.
+    sql(stack, "UPDATE channel_web_widgets SET widget_color = '#000000'")
+    repaired = ok(run_module("bootstrap", args))
+    assert repaired["rails_booted"] is True and repaired["changed"] is True
+    assert repaired["rerun_reason"] == "rows changed since the last run in channel_web_widgets"
+    assert sql(stack, "SELECT widget_color FROM channel_web_widgets") == "#1f93ff"
+    assert ok(run_module("bootstrap", args))["rails_booted"] is False
+
+    # The onboarding flag set again (a re-seeded database would): the script runs and clears it.
+    stack.redis.container.exec_run(
+        ["redis-cli", "-a", stack.redis.password, "--no-auth-warning", "SET", ONBOARDING_KEY, "true"]
+    )
+    cleared = ok(run_module("bootstrap", args))
+    assert cleared["rails_booted"] is True and cleared["onboarding_cleared"] is True
+    assert cleared["rerun_reason"] == "the onboarding flag changed in Redis"
+    assert not onboarding_flag(stack)
+    assert sql(stack, "SELECT website_token FROM channel_web_widgets") == token
+    # (Another input, another image, a state file this code did not write: tests/unit/test_bootstrap_state.py.)
