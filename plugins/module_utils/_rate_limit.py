@@ -182,9 +182,10 @@ class FlushResult:
     batches: int = 0
     scans: int = 0
     method: str = "client"
+    keys: list[str] | None = None
 
     def as_dict(self) -> dict:
-        return {
+        found = {
             "pattern": self.pattern,
             "matched": self.matched,
             "deleted": self.deleted,
@@ -192,6 +193,9 @@ class FlushResult:
             "scans": self.scans,
             "method": self.method,
         }
+        if self.keys is not None:
+            found["keys"] = self.keys
+        return found
 
 
 def scripting_unavailable(exc: Exception) -> bool:
@@ -208,6 +212,7 @@ def flush(
     batch_size: int = DEFAULT_BATCH_SIZE,
     check_mode: bool = False,
     method: str = "auto",
+    list_keys: bool = False,
 ) -> FlushResult:
     """Find the counters with SCAN and UNLINK them in batches; in check mode only count them.
 
@@ -216,13 +221,14 @@ def flush(
     scans from here and pipelines UNLINKs, ``auto`` uses ``lua`` and falls back to ``client`` when the
     server refuses scripting. Check mode always scans from the client and counts distinct keys.
     In apply mode ``deleted`` is the sum of UNLINK's replies (keys that really went away).
+    ``list_keys`` also returns the matching keys (sorted, decoded), which needs the ``client`` method.
     """
     if scan_count < 1 or batch_size < 1:
         raise ValueError("scan_count and batch_size must be positive")
     if method not in ("auto", "lua", "client"):
         raise ValueError(f"unknown method {method!r}")
-    if check_mode or method == "client":
-        return _flush_client(client, throttle, discriminator, scan_count, batch_size, check_mode)
+    if check_mode or method == "client" or list_keys:
+        return _flush_client(client, throttle, discriminator, scan_count, batch_size, check_mode, list_keys)
     try:
         return _flush_lua(client, throttle, discriminator, scan_count, batch_size)
     except Exception as exc:  # redis.ResponseError; this module must import without redis installed
@@ -258,10 +264,10 @@ def _flush_lua(client, throttle, discriminator, scan_count, batch_size) -> Flush
             return result
 
 
-def _flush_client(client, throttle, discriminator, scan_count, batch_size, check_mode) -> FlushResult:
+def _flush_client(client, throttle, discriminator, scan_count, batch_size, check_mode, list_keys=False) -> FlushResult:
     result = FlushResult(pattern=key_pattern(throttle, discriminator), method="client")
     matches = key_matcher(throttle, discriminator)
-    seen = set() if check_mode else None
+    seen = set() if check_mode or list_keys else None
     pending: list[bytes] = []
 
     def send(keys: list[bytes]) -> None:
@@ -281,9 +287,9 @@ def _flush_client(client, throttle, discriminator, scan_count, batch_size, check
             if not matches(key):
                 continue
             result.matched += 1
-            if check_mode:
+            if seen is not None:
                 seen.add(key)
-            else:
+            if not check_mode:
                 pending.append(key)
         if not check_mode and len(pending) >= batch_size:
             full = len(pending) - len(pending) % batch_size
@@ -296,6 +302,8 @@ def _flush_client(client, throttle, discriminator, scan_count, batch_size, check
         result.deleted = len(seen)
     elif pending:
         send(pending)
+    if list_keys:
+        result.keys = sorted(key.decode(errors="backslashreplace") for key in seen)
     return result
 
 

@@ -38,7 +38,7 @@ attributes:
     support: none
     details:
       - The counts in RV(deleted) and RV(matched) say what went; the keys themselves name IP addresses and
-        e-mails, and are not listed.
+        e-mails, and are listed only with O(list_keys=true).
 options:
   redis_url:
     description:
@@ -77,6 +77,12 @@ options:
         stored as Chatwoot received them, usually lower-cased); C(db8::1) does not match C(2001:db8::1), and
         an account id C(5) does not match C(agent@example.com:5).
     type: str
+  list_keys:
+    description:
+      - Also return the matching keys in RV(keys) (in check mode, the keys that would be deleted). They name
+        IP addresses and e-mails. The keys are then scanned from the client (RV(method) is C(client)).
+    type: bool
+    default: false
   scan_count:
     description: The C(COUNT) hint of each C(SCAN) call (keys examined per call).
     type: int
@@ -112,6 +118,13 @@ EXAMPLES = r"""
     project_src: /opt/chatwoot
     throttle: login/email
     discriminator: agent@example.com
+
+- name: List the counters of one IP address that a flush would delete, without deleting them
+  selfhost.chatwoot.rate_limit_flush:
+    project_src: /opt/chatwoot
+    discriminator: 203.0.113.7
+    list_keys: true
+  check_mode: true
 
 - name: Count the counters of the global request throttle, without deleting them
   selfhost.chatwoot.rate_limit_flush:
@@ -155,6 +168,12 @@ method:
   returned: success
   type: str
   sample: lua
+keys:
+  description: The matching keys, sorted (in check mode, the keys that would be deleted).
+  returned: when O(list_keys=true)
+  type: list
+  elements: str
+  sample: ["velma:rack::attack:29345678:login/ip:203.0.113.7"]
 redis:
   description: The Redis server used (host, port and database; no credentials).
   returned: success
@@ -219,6 +238,7 @@ def main():
                 db=dict(type="int"),
                 throttle=dict(type="str"),
                 discriminator=dict(type="str"),
+                list_keys=dict(type="bool", default=False),
                 scan_count=dict(type="int", default=DEFAULT_SCAN_COUNT),
                 batch_size=dict(type="int", default=DEFAULT_BATCH_SIZE),
                 timeout=dict(type="float", default=10),
@@ -274,6 +294,7 @@ def main():
             scan_count=params["scan_count"],
             batch_size=params["batch_size"],
             check_mode=module.check_mode,
+            list_keys=params["list_keys"],
         )
     except redis.RedisError as exc:
         module.fail_json(

@@ -355,3 +355,23 @@ def test_env_and_explicit_precedence():
     replaced = rl.merge_settings(rl.settings_from_env(env), redis_url="redis://other:1234")
     assert (replaced.host, replaced.port, replaced.password, replaced.db) == ("other", 1234, None, 0)
     assert "fromenv" not in discovered.describe() and "inurl" not in discovered.describe()
+
+
+def test_list_keys_names_what_check_mode_would_delete_and_deletes_nothing():
+    client = FakeRedis(KEYS, page=3)
+    result = rl.flush(client, discriminator="10.0.0.1", check_mode=True, list_keys=True)
+    assert result.keys == sorted(selected(discriminator="10.0.0.1"))
+    assert result.as_dict()["keys"] == result.keys and result.deleted == len(result.keys)
+    assert len([k for k in client.store if isinstance(k, bytes)]) == len(KEYS)
+
+
+def test_list_keys_in_apply_mode_names_what_went_without_scripts():
+    client = FakeRedis(KEYS)  # register_script raises: list_keys must scan from the client
+    result = rl.flush(client, discriminator="10.0.0.1", list_keys=True)
+    assert result.method == "client" and result.keys == sorted(selected(discriminator="10.0.0.1"))
+    left = {k.decode() for k in client.store if isinstance(k, bytes)}
+    assert left == set(KEYS) - set(result.keys)
+
+
+def test_keys_are_not_returned_unless_asked():
+    assert "keys" not in rl.flush(FakeRedis(KEYS), check_mode=True).as_dict()
