@@ -128,7 +128,7 @@ def chatwoot_status_report(readings, limits=None, now=None):
         services = {} if _failed(services_result) else _compose_services(_result_text(services_result))
     except ValueError:
         services = {}
-    for name in SERVICES:
+    for name in SERVICES if services or not _failed(services_result) else ():
         entry = services.get(name)
         if entry is None:
             row(name, "not running (no container)", False, "no container; restart it (playbooks/restart.yml)")
@@ -137,6 +137,9 @@ def chatwoot_status_report(readings, limits=None, now=None):
         ok = state == "running" and health == "healthy"
         value = f"{state}, {health}" if state == "running" else f"{state} ({entry.get('Status') or 'stopped'})"
         row(name, value, ok, value + ("" if ok else "; restart it (playbooks/restart.yml)"))
+
+    if not services and _failed(services_result):
+        row("services", "unreadable", False, f"docker compose ps failed ({_error(services_result)})")
 
     sidekiq_result = readings.get("sidekiq")
     if _failed(sidekiq_result):

@@ -122,3 +122,9 @@ def test_no_backup_yet_is_a_problem_and_skipped_checks_have_no_row():
 def test_an_expired_certificate_has_negative_days():
     report = chatwoot_status_report(readings(certificate=ok("notAfter=Nov 30 12:00:00 2026 GMT")), {}, NOW)
     assert report["problems"] == ["certificate: expires in -2 days, fewer than 14 (app_status_min_certificate_days)"]
+
+
+def test_a_failed_compose_ps_is_one_problem_with_its_error():
+    failed = {"rc": 1, "stdout": "", "stderr": "no configuration file provided: not found"}
+    report = chatwoot_status_report(readings(services=failed), {}, NOW)
+    assert report["problems"] == ["services: docker compose ps failed (no configuration file provided: not found)"]
