@@ -6,6 +6,7 @@ redis-cli inside the stack, HTTPS through the VPS's own Nginx, and the version c
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from support.lab import read_lab_images  # noqa: E402  (needs the path above)
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))  # lab_runs, for the suites in the sub-directories too
+from lab_runs import docker_exec  # noqa: E402  (needs the path above)
 
 PROJECT = "/opt/chatwoot"
 DOMAIN = "chatwoot.lab.test"
@@ -97,3 +99,19 @@ def lab(host) -> LabHost:
 def lab_images() -> dict[str, str]:
     """tests/lab/images.env, references resolved (LAB_CHATWOOT_NEWEST -> chatwoot-lab/chatwoot:v4.16.2)."""
     return read_lab_images()
+
+
+@pytest.fixture
+def final_verification(lab_images):
+    """Checks that cost minutes run once, in the verification after the last upgrade (newest release).
+
+    The VPS is read through docker exec (FIREWALL_TEST_VPS names another lab's): the `host` fixture would
+    run the test per host.
+    """
+    newest = lab_images["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
+    vps = os.environ.get("FIREWALL_TEST_VPS", "cwlab-default-trixie")
+    compose_file = docker_exec(vps, "cat /opt/chatwoot/compose.yaml").stdout
+    pinned = set(re.findall(r"image: \S+/chatwoot:(v\d+\.\d+\.\d+)(?:-ce)?\s", compose_file))
+    assert len(pinned) == 1, pinned
+    if pinned.pop() != newest:
+        pytest.skip(f"runs once, in the final verification at {newest}")

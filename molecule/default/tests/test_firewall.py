@@ -13,7 +13,6 @@ answers through Nginx again, so the verifier files after this one find the host 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -193,18 +192,6 @@ def test_the_lock_out_guard_refuses_rules_that_drop_the_ssh_session(tmp_path):
 
 def test_only_ssh_http_and_https_get_in_and_containers_get_out(published_container, neighbour_http_server):
     check_the_firewall(neighbour_http_server)
-
-
-@pytest.fixture
-def final_verification(lab_images):
-    """The restarts cost minutes: they run once, in the verification after the last upgrade (newest release)."""
-    newest = lab_images["LAB_CHATWOOT_NEWEST"].rsplit(":", 1)[1]
-    # Read through docker exec like the rest of this file: the `host` fixture would run the test per host.
-    compose_file = docker_exec(VPS, "cat /opt/chatwoot/compose.yaml").stdout
-    pinned = set(re.findall(r"image: \S+/chatwoot:(v\d+\.\d+\.\d+)(?:-ce)?\s", compose_file))
-    assert len(pinned) == 1, pinned
-    if pinned.pop() != newest:
-        pytest.skip(f"the docker restart and the reboot run once, in the final verification at {newest}")
 
 
 def test_the_same_after_a_docker_restart(final_verification, published_container, neighbour_http_server):
