@@ -1,11 +1,18 @@
 # Copyright: selfhost.chatwoot contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters for the nginx role: header spellings an app server folds together, and whether a certificate
-on disk is the one the configured TLS mode and names call for."""
+"""Filters for the nginx role: header spellings an app server folds together, whether a certificate
+on disk is the one the configured TLS mode and names call for, and the request body limit."""
 
 from __future__ import annotations
 
+import math
+import re
 from itertools import product
+
+from ansible.errors import AnsibleFilterError
+
+_SIZE = re.compile(r"^([0-9]+)([kKmMgG]?)$")
+_SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 
 def header_spellings(names):
@@ -49,6 +56,36 @@ def certificate_problems(info, names):
     return problems
 
 
+def nginx_body_size(size, app_max_upload_mb):
+    """nginx's ``client_max_body_size`` for an explicit ``size`` (``64m``, ``0``, or empty) and Chatwoot's
+    upload limit in MiB.
+
+    Returns ``derived`` (above Chatwoot's own limit, so that Chatwoot and not nginx's bare 413 answers a file
+    that is too large: a quarter more plus 1 MiB for the multipart framing and the other form fields),
+    ``value`` (``size`` when given, else ``derived``) and ``bytes`` (``size`` in bytes; 0 when empty or 0).
+    """
+    size = str(size or "").strip()
+    try:
+        upload_mb = int(app_max_upload_mb)
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError(f"nginx_body_size: the upload limit {app_max_upload_mb!r} is not a number") from exc
+    derived = f"{math.ceil(upload_mb * 1.25) + 1}m"
+    if not size:
+        return {"derived": derived, "value": derived, "bytes": 0}
+    match = _SIZE.match(size)
+    if not match:
+        raise AnsibleFilterError(f"nginx_body_size: {size!r} is not an nginx size like 64m, 512k, 1g or 0")
+    return {
+        "derived": derived,
+        "value": size,
+        "bytes": int(match.group(1)) * _SIZE_FACTORS[match.group(2).lower()],
+    }
+
+
 class FilterModule:
     def filters(self):
-        return {"header_spellings": header_spellings, "certificate_problems": certificate_problems}
+        return {
+            "header_spellings": header_spellings,
+            "certificate_problems": certificate_problems,
+            "nginx_body_size": nginx_body_size,
+        }
