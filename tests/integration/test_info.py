@@ -9,7 +9,7 @@ import ssl
 import threading
 
 import pytest
-from ansible_runner import run_module
+from support.playbook_runner import run_module
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import HEALTH_ROUTE_SINCE, parse_version
 

@@ -6,7 +6,7 @@ import hashlib
 import time
 
 import pytest
-from ansible_runner import run_module
+from support.playbook_runner import run_module
 
 pytestmark = pytest.mark.lab
 

@@ -11,7 +11,7 @@ import json
 import uuid
 
 import pytest
-from ansible_runner import run_module
+from support.playbook_runner import run_module
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._project import dotenv_quote
 

@@ -2,7 +2,7 @@
 
 Small API, shared by every module's integration tests:
 
-    from ansible_runner import run_module, run_tasks, run_playbook, AnsibleRunError
+    from support.playbook_runner import run_module, run_tasks, run_playbook, AnsibleRunError
 
     result = run_module("pgvector", {"login_host": "127.0.0.1", ...}, check=True)
     assert result["changed"] is True and not result.get("failed")
