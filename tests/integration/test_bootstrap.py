@@ -11,7 +11,7 @@ import time
 import docker
 import pytest
 import requests
-from ansible_runner import run_module
+from support.playbook_runner import run_module
 
 from ansible_collections.selfhost.chatwoot.plugins.module_utils._releases import SIGNUP_BOOLEAN_SINCE, parse_version
 
