@@ -27,6 +27,15 @@ def test_api_serves_the_pinned_release_with_live_services(lab):
     assert (api["queue_services"], api["data_services"]) == ("ok", "ok")
 
 
+def test_before_any_upgrade_the_oldest_release_runs(host, lab, lab_images):
+    """The matrix starts at the oldest release: a pin left by an interrupted earlier run must not skip it (it
+    did once: the first converge installed the newest release, and every upgrade step was a no-op)."""
+    if host.file("/root/pre-upgrade-fingerprint.json").exists:
+        pytest.skip("an upgrade step ran: tests/step's other checks verify the release it pinned")
+    oldest = lab_images["LAB_CHATWOOT_OLDEST"].rsplit(":", 1)[1]
+    assert lab.pinned_tag().removesuffix("-ce") == oldest
+
+
 def test_every_healthcheck_is_green(lab):
     # A restarted container needs a probe interval or two; wait a little instead of racing it.
     deadline = time.monotonic() + 60
